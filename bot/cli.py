@@ -1,0 +1,173 @@
+"""`storybot`: the command line. Each command parses, calls the library, and prints."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Callable, TextIO
+
+from retrieval.answer import Answer, answer, normalise_question
+from retrieval.errors import BadQuestion, StorybotError
+
+from bot import engine, formatting
+from bot import settings as settings_module
+from bot.settings import BadSetting, Settings
+
+log = logging.getLogger("storybot")
+
+
+class UsageError(Exception):
+    """Wrong use of the command line; exit status 2."""
+
+
+def _quiet_libraries() -> None:
+    # Model loading draws progress bars and chatty notices on stderr; a CLI user wants answers.
+    for name, value in {
+        "TRANSFORMERS_VERBOSITY": "error",
+        "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+        "TQDM_DISABLE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+    }.items():
+        os.environ.setdefault(name, value)
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(level=getattr(logging, level, logging.INFO), format="storybot: %(levelname)s: %(message)s")
+    for noisy in ("sentence_transformers", "transformers", "httpx", "huggingface_hub", "discord"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+def _print_answer(result: Answer, as_json: bool, out: TextIO) -> None:
+    if as_json:
+        out.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
+    else:
+        out.write(formatting.answer_text(result) + "\n")
+    out.flush()
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.recording import open_recorder
+
+    from_stdin = args.question == ["-"]
+    if not from_stdin:
+        question = " ".join(args.question)
+        normalise_question(question)  # refuse bad input before the slow model load
+    loaded = engine.load(settings)
+    with open_recorder(settings, enabled=not args.no_audit) as record:
+        if not from_stdin:
+            result = answer(loaded.index, question)
+            record(result)
+            _print_answer(result, args.json, sys.stdout)
+            return 0
+        status = 0
+        for line in sys.stdin:
+            if not line.strip():
+                continue
+            try:
+                result = answer(loaded.index, line.rstrip("\n"))
+            except BadQuestion as exc:
+                status = 2
+                error = {"question": line.strip()[:200], "error": str(exc)}
+                sys.stdout.write(json.dumps(error, ensure_ascii=False) + "\n" if args.json else f"storybot: {exc}\n")
+                continue
+            record(result)
+            _print_answer(result, args.json, sys.stdout)
+        return status
+
+
+def cmd_repl(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.recording import open_recorder
+    from bot.repl import run_repl
+
+    loaded = engine.load(settings)
+    with open_recorder(settings, enabled=not args.no_audit) as record:
+        return run_repl(loaded.index, history=settings.history_file, record=record)
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from retrieval.evaluation import evaluate, load_questions
+
+    questions = load_questions(args.file)
+    if args.mode == "bm25":
+        settings = Settings(**{**settings.__dict__, "model": "none"})
+    loaded = engine.load(settings)
+    report = evaluate(lambda q: answer(loaded.index, q), loaded.index.corpus, questions)
+    print(f"mode: {loaded.index.mode} ({loaded.index.model or 'no model'}), corpus {loaded.index.corpus.version}, file {args.file}")
+    print("\n".join(report.lines()))
+    return 0 if report.quotes_not_verbatim == 0 else 1
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    if not settings.discord_token:
+        raise UsageError(
+            "DISCORD_TOKEN is not set: put your bot token in .env (see .env.example), "
+            "or use `storybot repl` to ask questions without Discord"
+        )
+    from bot.discord_bot import run_bot
+
+    return run_bot(settings)
+
+
+def cmd_main(args: argparse.Namespace, settings: Settings) -> int:
+    """The main job: the Discord bot when a token is configured, the REPL otherwise."""
+    if settings.discord_token:
+        return cmd_run(args, settings)
+    print("No DISCORD_TOKEN configured: starting the local REPL (see .env.example to run the bot).", file=sys.stderr)
+    return cmd_repl(args, settings)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="storybot",
+        description="Answers questions about one news story by quoting its articles verbatim, with citations.",
+    )
+    parser.set_defaults(func=cmd_main, no_audit=False)
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    ask = sub.add_parser("ask", help="answer one question (or one per line of standard input with '-')")
+    ask.add_argument("question", nargs="+", help="the question; '-' reads one question per line from standard input")
+    ask.add_argument("--json", action="store_true", help="print one JSON object per answer")
+    ask.add_argument("--no-audit", action="store_true", help="do not record the answer in the audit log")
+    ask.set_defaults(func=cmd_ask)
+
+    repl = sub.add_parser("repl", help="ask questions interactively")
+    repl.add_argument("--no-audit", action="store_true", help="do not record answers in the audit log")
+    repl.set_defaults(func=cmd_repl)
+
+    ev = sub.add_parser("eval", help="score the answers on a JSONL question set")
+    ev.add_argument("file", type=Path)
+    ev.add_argument("--mode", choices=("hybrid", "bm25"), default="hybrid", help="bm25 evaluates the fallback")
+    ev.set_defaults(func=cmd_eval)
+
+    run = sub.add_parser("run", help="run the Discord bot (needs DISCORD_TOKEN)")
+    run.set_defaults(func=cmd_run)
+
+    for register in _extra_commands:
+        register(sub)
+    return parser
+
+
+# Command groups living in their own modules (audit, corpus) add themselves here.
+_extra_commands: list[Callable[[argparse._SubParsersAction], None]] = []
+
+
+def main(argv: list[str] | None = None) -> int:
+    _quiet_libraries()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = settings_module.load()
+        _configure_logging(settings.log_level)
+        return args.func(args, settings)
+    except (BadQuestion, UsageError) as exc:
+        print(f"storybot: {exc}", file=sys.stderr)
+        return 2
+    except (StorybotError, BadSetting, OSError) as exc:
+        print(f"storybot: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return 130

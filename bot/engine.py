@@ -1,0 +1,45 @@
+"""Loading what answers questions: the corpus, the model (or not), and the index."""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from typing import Iterable
+
+from retrieval.articles import load_corpus
+from retrieval.embeddings import EmbeddingCache, Encoder, load_encoder
+from retrieval.errors import ModelUnavailable
+from retrieval.index import HiddenSpan, Index, build_index
+
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    encoder: Encoder | None
+    index: Index
+
+
+def load_model(name: str) -> Encoder | None:
+    """The encoder, or None (with one warning saying why) when answers must come from BM25."""
+    # Nothing may reach a model hub at run time: there is no network here.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    try:
+        return load_encoder(name)
+    except ModelUnavailable as exc:
+        log.warning("answering from BM25 alone: %s", exc)
+        return None
+
+
+def build(settings: Settings, encoder: Encoder | None, hidden: Iterable[HiddenSpan] = ()) -> Index:
+    corpus = load_corpus(settings.corpus)
+    return build_index(corpus, encoder=encoder, cache=EmbeddingCache(settings.cache / "embeddings"), hidden=hidden)
+
+
+def load(settings: Settings) -> Loaded:
+    load_corpus(settings.corpus)  # a missing or malformed corpus fails before the slow model load
+    encoder = load_model(settings.model)
+    return Loaded(encoder, build(settings, encoder))

@@ -1,0 +1,154 @@
+"""answer(): a question in, verbatim quotes with citations (or a plain abstention) out.
+
+The only words in an answer that are not quoted are fixed templates: nothing is generated.
+"""
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from retrieval.errors import BadQuestion
+from retrieval.fusion import Fusion, fuse
+from retrieval.index import Index, Mode
+from retrieval.quotes import Candidate, choose_quotes
+
+MAX_QUESTION_CHARS = 1000
+NO_ANSWER = "The articles don't cover that, so there is nothing to quote."
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]+")
+_SPACES = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class Quote:
+    quote: str
+    doc_id: str
+    title: str
+    outlet: str | None
+    published: str | None
+    url: str | None
+    kind: str
+    start: int
+    end: int
+    score: float
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    abstained: bool
+    mode: str
+    passages: tuple[Quote, ...]
+    corpus_version: str
+    model: str | None
+    latency_ms: float
+
+    @property
+    def message(self) -> str | None:
+        return NO_ANSWER if self.abstained else None
+
+    def to_json(self) -> dict:
+        return {
+            "question": self.question,
+            "abstained": self.abstained,
+            "mode": self.mode,
+            "passages": [asdict(q) for q in self.passages],
+            "message": self.message,
+            "corpus_version": self.corpus_version,
+            "model": self.model,
+            "latency_ms": round(self.latency_ms, 2),
+        }
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How relevant is relevant enough. Values measured on tests/data/dev.jsonl (see README)."""
+
+    fusion: Fusion = Fusion.BLEND
+    dense_weight: float = 0.7
+    # Hybrid: answer when the best cosine plus `lexical_weight` times the best relative BM25
+    # score reaches `min_relevance`. Either signal alone misleads: typos and names have low
+    # cosine but exact words; paraphrases share no words but are close in meaning.
+    lexical_weight: float = 0.35
+    min_relevance: float = 0.44
+    # BM25 alone: answer when some passage earns this share of the question's IDF weight.
+    min_relevance_bm25: float = 0.36
+    max_quotes: int = 3
+    # A further quote must score at least this share of the best one.
+    keep_ratio: float = 0.6
+    candidates: int = 30
+
+
+DEFAULT_POLICY = Policy()
+
+
+def normalise_question(question: str) -> str:
+    """The question as it will be searched; BadQuestion when there is nothing to search or too much."""
+    if not isinstance(question, str):
+        raise BadQuestion(f"the question must be text, not {type(question).__name__}")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise BadQuestion(f"the question is {len(question):,} characters long; the limit is {MAX_QUESTION_CHARS:,}")
+    text = _SPACES.sub(" ", _CONTROL.sub(" ", question)).strip()
+    if not text:
+        raise BadQuestion("the question is empty")
+    return text
+
+
+def relevance(policy: Policy, sparse: np.ndarray, dense: np.ndarray | None) -> float:
+    """How well the best passages match the question, on the scale the thresholds use."""
+    lexical = float(sparse.max()) if len(sparse) else 0.0
+    if dense is None:
+        return lexical
+    return (float(dense.max()) if len(dense) else 0.0) + policy.lexical_weight * lexical
+
+
+def _abstains(policy: Policy, sparse: np.ndarray, dense: np.ndarray | None) -> bool:
+    threshold = policy.min_relevance_bm25 if dense is None else policy.min_relevance
+    return relevance(policy, sparse, dense) < threshold
+
+
+def answer(index: Index, question: str, policy: Policy = DEFAULT_POLICY) -> Answer:
+    """Answer one question from the index; raises BadQuestion for empty or over-long input."""
+    started = time.perf_counter()
+    text = normalise_question(question)
+    sparse = index.bm25.relative_scores(text)
+    dense = index.dense.scores(index.dense.encoder.encode([text])[0]) if index.dense is not None else None
+    ranked = fuse(sparse, dense, policy.fusion, dense_weight=policy.dense_weight)[: policy.candidates]
+    candidates = [
+        Candidate(i, index.passages[i], float(score), float(dense[i]) if dense is not None else 0.0)
+        for i, score in ranked
+        if score > 0
+    ]
+    abstained = not candidates or _abstains(policy, sparse, dense)
+    chosen = () if abstained else choose_quotes(candidates, max_quotes=policy.max_quotes, keep_ratio=policy.keep_ratio)
+    return Answer(
+        question=question.strip(),
+        abstained=abstained,
+        mode=index.mode,
+        passages=tuple(_quote(index, c) for c in chosen),
+        corpus_version=index.corpus.version,
+        model=index.model,
+        latency_ms=(time.perf_counter() - started) * 1000,
+    )
+
+
+def _quote(index: Index, candidate: Candidate) -> Quote:
+    passage = candidate.passage
+    article = index.article(passage.doc_id)
+    return Quote(
+        quote=article.body[passage.start : passage.end],
+        doc_id=article.id,
+        title=article.title,
+        outlet=article.outlet,
+        published=article.published,
+        url=article.url,
+        kind=article.kind,
+        start=passage.start,
+        end=passage.end,
+        score=round(candidate.score, 4),
+    )
+
+
+__all__ = ["Answer", "Quote", "Policy", "answer", "normalise_question", "NO_ANSWER", "MAX_QUESTION_CHARS", "Mode"]

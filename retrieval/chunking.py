@@ -1,0 +1,95 @@
+"""Sentence-aligned passages with character offsets into an article's body.
+
+Passages are windows of one or two consecutive sentences of the same paragraph, so a quote
+can be a single sentence or a sentence with the one that explains it. Windows overlap;
+the quote chooser never shows two overlapping spans.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Iterable
+
+import pysbd
+
+from retrieval.articles import Article
+
+# A sentence shorter than this ("The reason?") does not stand alone as a quote, but may
+# open or close a two-sentence window.
+MIN_SINGLE_CHARS = 40
+# Two sentences longer than this together are too long to read in a chat message.
+MAX_WINDOW_CHARS = 420
+
+_WORDLESS = re.compile(r"^\W*$")
+
+
+@dataclass(frozen=True)
+class Passage:
+    doc_id: str
+    start: int  # offsets into Article.body: the text is body[start:end]
+    end: int
+    text: str
+    sentences: int
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+
+
+@lru_cache(maxsize=1)
+def _segmenter() -> pysbd.Segmenter:
+    return pysbd.Segmenter(language="en", clean=False, char_span=True)
+
+
+def sentence_spans(paragraph: str) -> list[Span]:
+    """Sentences of one paragraph as spans without surrounding whitespace."""
+    spans: list[Span] = []
+    for piece in _segmenter().segment(paragraph):
+        start, end = piece.start, piece.end
+        while start < end and paragraph[start].isspace():
+            start += 1
+        while end > start and paragraph[end - 1].isspace():
+            end -= 1
+        if start == end:
+            continue
+        if spans and _WORDLESS.match(paragraph[start:end]):
+            # pysbd sometimes leaves a closing quotation mark as a sentence of its own.
+            spans[-1] = Span(spans[-1].start, end)
+        else:
+            spans.append(Span(start, end))
+    return spans
+
+
+def _paragraph_offsets(body: str) -> Iterable[tuple[int, str]]:
+    offset = 0
+    for paragraph in body.split("\n\n"):
+        yield offset, paragraph
+        offset += len(paragraph) + 2
+
+
+def chunk_article(article: Article) -> list[Passage]:
+    # Windows may cross a paragraph break: news paragraphs are often one sentence, and the
+    # next one explains it ("... withdrawn by Amnesty." / "Reason given: ...").
+    spans = [
+        Span(offset + s.start, offset + s.end)
+        for offset, paragraph in _paragraph_offsets(article.body)
+        for s in sentence_spans(paragraph)
+    ]
+    passages: list[Passage] = []
+    for i, span in enumerate(spans):
+        if span.end - span.start >= MIN_SINGLE_CHARS or len(spans) == 1:
+            passages.append(_passage(article, span.start, span.end, 1))
+        if i + 1 < len(spans) and spans[i + 1].end - span.start <= MAX_WINDOW_CHARS:
+            passages.append(_passage(article, span.start, spans[i + 1].end, 2))
+    return passages
+
+
+def _passage(article: Article, start: int, end: int, sentences: int) -> Passage:
+    return Passage(article.id, start, end, article.body[start:end], sentences)
+
+
+def chunk_corpus(articles: Iterable[Article]) -> tuple[Passage, ...]:
+    return tuple(p for article in articles for p in chunk_article(article))

@@ -1,0 +1,185 @@
+"""Turn an article as saved from a web page or PDF into its headline and whole paragraphs.
+
+The rules never change a word: they drop lines that are not the story (captions, credits,
+"Read more", link lists, bylines, datelines, sidebars) and rejoin what copying broke apart
+(hard-wrapped lines, quotations split over several lines). Whitespace is the only thing
+rewritten, which is what `provenance_holds` checks.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_WS = re.compile(r"\s+")
+
+# Everything from one of these lines on is site furniture (related links, comment boxes,
+# the LBC sidebar of unrelated headlines), never the story.
+_CUT_MARKERS = re.compile(
+    r"^(More Latest News|See more More Latest News|On the same subject|Related (articles|stories)"
+    r"|Got something to add\?.*|Show comments|Most (read|popular)|Recommended)$",
+    re.IGNORECASE,
+)
+
+# Whole paragraphs that are page furniture. Matched against the unwrapped paragraph.
+_BOILERPLATE = [
+    r"read more(:.*)?",
+    r"advertisement",
+    r"show comments",
+    r"i subscribe",
+    r"subscribe( now)?",
+    r"receive all .* in your mailbox",
+    r"follow all .* application",
+    r"text by: .*",
+    r"\d+ min( read)?",
+    r"related article: .*",
+    r"\W*also read: .*",
+    r"(https?://\S+\s*)+",
+    r"[•·▪]\s*\S.*",
+    r"share( this)?( article)?",
+    r"(photo|picture|image): .*",
+    # Datelines and times such as "25 February 2021, 13:52" or "10:15 PM".
+    r"\d{1,2} [A-Z][a-z]+ \d{4}(, \d{1,2}:\d{2})?",
+    r"[A-Z][a-z]+ \d{1,2}, \d{4}",
+    r"\d{1,2}:\d{2}( ?[AP]M)?",
+    # Bylines: "By Megan White".
+    r"by( [A-Z][\w'’.-]+){1,4}",
+]
+_BOILERPLATE_RE = re.compile("^(?:" + "|".join(_BOILERPLATE) + r")$", re.IGNORECASE)
+
+# Photo credits that end a caption line.
+_CREDIT_RE = re.compile(r"(©|Picture: \w+\.?$|\(\w[\w ]*/\w*\)$|/ YouTube$)")
+
+# A paragraph ends where a sentence does, or on a closing quotation mark (a quote that ends
+# without a full stop, as in "... release’").
+_TERMINAL_RE = re.compile(r"([.!?…][\"'”’)\]]*|\S[\"”’])$")
+
+# A short line with no end punctuation between finished paragraphs is a heading or a
+# byline ("The previous Mandela", "Daniel Vallot"): not a sentence anyone would quote.
+_HEADING_MAX_WORDS = 6
+
+
+@dataclass(frozen=True)
+class CleanedArticle:
+    headline: str
+    paragraphs: tuple[str, ...]
+
+    @property
+    def body(self) -> str:
+        return "\n\n".join(self.paragraphs)
+
+
+@dataclass(frozen=True)
+class _Block:
+    lines: tuple[str, ...]
+    blank_lines_before: int
+
+
+def squash(text: str) -> str:
+    """Collapse every run of whitespace (non-breaking spaces too) to one space."""
+    return _WS.sub(" ", text).strip()
+
+
+def without_whitespace(text: str) -> str:
+    return _WS.sub("", text)
+
+
+def provenance_holds(paragraph: str, raw: str) -> bool:
+    """True when the paragraph's words stand, in order and unchanged, in the raw file."""
+    return without_whitespace(paragraph) in without_whitespace(raw)
+
+
+def _blocks(raw: str) -> list[_Block]:
+    blocks: list[_Block] = []
+    current: list[str] = []
+    blanks = 0
+    for line in raw.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        if line.strip():
+            current.append(line)
+            continue
+        if current:
+            blocks.append(_Block(tuple(current), blanks))
+            current, blanks = [], 0
+        blanks += 1
+    if current:
+        blocks.append(_Block(tuple(current), blanks))
+    return blocks
+
+
+def _unwrap(lines: tuple[str, ...]) -> str:
+    text = ""
+    for line in (line.strip() for line in lines):
+        if text.endswith("-") and line[:1].islower():
+            text += line  # a word hyphenated at the line's end ("anti-" / "immigrant")
+        else:
+            text = f"{text} {line}" if text else line
+    return squash(text)
+
+
+def _headline(lines: tuple[str, ...]) -> str:
+    # In a PDF copy a new text box (the photo caption under the headline) starts indented.
+    kept = [lines[0]]
+    for line in lines[1:]:
+        if line[:1].isspace():
+            break
+        kept.append(line)
+    return _unwrap(tuple(kept))
+
+
+def _is_caption_block(lines: tuple[str, ...]) -> bool:
+    # Web copies repeat a caption on the next line with its credit appended.
+    stripped = [squash(line) for line in lines]
+    return len(stripped) > 1 and any(
+        later.startswith(earlier) for i, earlier in enumerate(stripped) for later in stripped[i + 1 :]
+    )
+
+
+def is_terminal(paragraph: str) -> bool:
+    return bool(_TERMINAL_RE.search(paragraph))
+
+
+def _is_heading(text: str, previous: str | None) -> bool:
+    ends_open = text.endswith((",", ":", ";", "-", "\"", "“", "‘"))
+    return (
+        len(text.split()) <= _HEADING_MAX_WORDS
+        and not is_terminal(text)
+        and not ends_open
+        and (previous is None or is_terminal(previous))
+    )
+
+
+def clean(raw: str) -> CleanedArticle:
+    """Split a raw article into its headline (the first block) and its own paragraphs."""
+    blocks = _blocks(raw)
+    if not blocks:
+        return CleanedArticle("", ())
+    headline = _headline(blocks[0].lines)
+    captions: list[str] = []
+    paragraphs: list[str] = []
+    joinable = False  # may the next piece continue the last paragraph?
+    for block in blocks[1:]:
+        first = squash(block.lines[0])
+        if _CUT_MARKERS.match(first):
+            break
+        if _is_caption_block(block.lines):
+            captions.extend(squash(line) for line in block.lines)
+            joinable = False
+            continue
+        text = _unwrap(block.lines)
+        if (
+            _BOILERPLATE_RE.match(text)
+            or _CREDIT_RE.search(text)
+            or any(text.startswith(caption) for caption in captions)
+        ):
+            # Whatever stood on either side of dropped furniture was not one sentence.
+            joinable = False
+            continue
+        previous = paragraphs[-1] if paragraphs else None
+        if joinable and block.blank_lines_before == 1:
+            # A quotation or sentence copied in pieces, one blank line apart.
+            paragraphs[-1] = f"{previous} {text}"
+        elif _is_heading(text, previous):
+            continue
+        else:
+            paragraphs.append(text)
+        joinable = not is_terminal(paragraphs[-1])
+    return CleanedArticle(headline, tuple(paragraphs))

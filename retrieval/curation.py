@@ -1,0 +1,41 @@
+"""Make a curated article from a raw one: cleaned body, metadata given or found, provenance kept."""
+from __future__ import annotations
+
+from retrieval.articles import Article, Kind, make_id
+from retrieval.cleaning import clean, provenance_holds
+from retrieval.errors import MalformedArticle
+
+
+def curate(
+    raw_text: str,
+    *,
+    raw_name: str,
+    title: str | None = None,
+    outlet: str | None = None,
+    author: str | None = None,
+    published: str | None = None,
+    url: str | None = None,
+    kind: str = Kind.NEWS.value,
+    notes: str | None = None,
+    taken_ids: set[str] = frozenset(),
+) -> Article:
+    """The curated article for one raw file. A field nothing supports stays None."""
+    cleaned = clean(raw_text)
+    if not cleaned.paragraphs:
+        raise MalformedArticle(raw_name, "nothing of the article is left once page furniture is removed")
+    for paragraph in cleaned.paragraphs:
+        # Cleaning only drops lines and rewrites whitespace; this guards that promise.
+        if not provenance_holds(paragraph, raw_text):
+            raise MalformedArticle(raw_name, f"cleaned paragraph not found in the raw file: {paragraph[:60]!r}")
+    return Article(
+        id=make_id(outlet, published, set(taken_ids)),
+        title=title or cleaned.headline,
+        body=cleaned.body,
+        kind=Kind.from_str(kind).value,
+        outlet=outlet,
+        author=author,
+        published=published,
+        url=url,
+        raw=f"raw/{raw_name}",
+        notes=notes,
+    )

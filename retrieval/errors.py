@@ -1,0 +1,27 @@
+"""Specific errors of the answer engine. Each names the bad value; the edges turn them into messages."""
+from __future__ import annotations
+
+
+class StorybotError(Exception):
+    """Base of every error the engine raises on purpose."""
+
+
+class BadQuestion(StorybotError, ValueError):
+    """The question cannot be asked as it is (empty, or too long)."""
+
+
+class MalformedArticle(StorybotError, ValueError):
+    """A curated article file is not what the corpus format promises."""
+
+    def __init__(self, path: object, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path = path
+        self.problem = problem
+
+
+class CorpusNotFound(StorybotError, FileNotFoundError):
+    """The corpus folder is missing or holds no article."""
+
+
+class ModelUnavailable(StorybotError, RuntimeError):
+    """The embedding model could not be loaded; callers fall back to BM25."""

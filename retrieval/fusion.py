@@ -1,0 +1,45 @@
+"""Fusing sparse and dense scores into one ranking of passages."""
+from __future__ import annotations
+
+from enum import Enum
+
+import numpy as np
+
+# Reciprocal rank fusion's constant: 60 is the value of Cormack et al. (2009), which keeps one
+# retriever's first place from drowning the other's second and third.
+RRF_K = 60
+
+
+class Fusion(str, Enum):
+    BLEND = "blend"  # weighted sum of cosine and relative BM25
+    RRF = "rrf"  # reciprocal rank fusion
+    DENSE = "dense"  # dense alone (for comparison)
+
+    @classmethod
+    def from_str(cls, value: str) -> "Fusion":
+        try:
+            return cls(value.strip().lower())
+        except ValueError:
+            valid = ", ".join(f.value for f in cls)
+            raise ValueError(f"unknown fusion {value!r}; expected one of: {valid}") from None
+
+
+def _ranks(scores: np.ndarray) -> np.ndarray:
+    ranks = np.empty(len(scores), dtype=float)
+    ranks[np.argsort(-scores, kind="stable")] = np.arange(1, len(scores) + 1)
+    return ranks
+
+
+def fuse(sparse: np.ndarray, dense: np.ndarray | None, mode: Fusion, *, dense_weight: float = 0.7) -> list[tuple[int, float]]:
+    """(passage index, fused score) best first. `sparse` is BM25 relative to the query's
+    weight (0 to 1, see BM25Retriever.relative_scores); with no dense scores it decides alone."""
+    if dense is None:
+        fused = sparse
+    elif mode is Fusion.DENSE:
+        fused = dense
+    elif mode is Fusion.RRF:
+        fused = 1.0 / (RRF_K + _ranks(dense)) + np.where(sparse > 0, 1.0 / (RRF_K + _ranks(sparse)), 0.0)
+    else:
+        fused = dense_weight * dense + (1.0 - dense_weight) * sparse
+    order = np.argsort(-fused, kind="stable")
+    return [(int(i), float(fused[i])) for i in order]

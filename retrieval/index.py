@@ -1,0 +1,72 @@
+"""Everything a question is answered from, built once per corpus version."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Iterable
+
+from retrieval.articles import Article, Corpus
+from retrieval.bm25 import BM25Retriever
+from retrieval.chunking import Passage, chunk_corpus
+from retrieval.embeddings import DenseRetriever, EmbeddingCache, Encoder
+
+log = logging.getLogger(__name__)
+
+
+
+class Mode:
+    HYBRID = "hybrid"
+    BM25 = "bm25"
+
+
+@dataclass(frozen=True)
+class HiddenSpan:
+    """A span moderators decided must never be quoted."""
+
+    doc_id: str
+    start: int
+    end: int
+
+    def overlaps(self, passage: Passage) -> bool:
+        return passage.doc_id == self.doc_id and passage.start < self.end and self.start < passage.end
+
+
+@dataclass(frozen=True)
+class Index:
+    corpus: Corpus
+    passages: tuple[Passage, ...]
+    bm25: BM25Retriever
+    dense: DenseRetriever | None
+    embedded: int = 0  # passages that had to be run through the model while building
+
+    @property
+    def mode(self) -> str:
+        return Mode.HYBRID if self.dense is not None else Mode.BM25
+
+    @property
+    def model(self) -> str | None:
+        return self.dense.encoder.name if self.dense is not None else None
+
+    def article(self, doc_id: str) -> Article:
+        return self.corpus.article(doc_id)
+
+
+def build_index(
+    corpus: Corpus,
+    *,
+    encoder: Encoder | None,
+    cache: EmbeddingCache | None = None,
+    hidden: Iterable[HiddenSpan] = (),
+) -> Index:
+    """Chunk, drop hidden spans, and build BM25 and (given an encoder) the dense index."""
+    hidden = tuple(hidden)
+    passages = tuple(p for p in chunk_corpus(corpus.articles) if not any(h.overlaps(p) for h in hidden))
+    dense = None
+    embedded = 0
+    if encoder is not None:
+        cache = cache or EmbeddingCache(None)
+        titles = [corpus.article(p.doc_id).title for p in passages]
+        dense = DenseRetriever(passages, encoder, cache, contexts=titles)
+        embedded = dense.embedded
+    log.info("indexed %d passages of %d articles (%d embedded now)", len(passages), len(corpus.articles), embedded)
+    return Index(corpus, passages, BM25Retriever(passages), dense, embedded)
