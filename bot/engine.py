@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from retrieval.articles import load_corpus
+from retrieval.curation import sidebar_texts
 from retrieval.embeddings import EmbeddingCache, Encoder, load_encoder
 from retrieval.errors import ModelUnavailable
 from retrieval.index import HiddenSpan, Index, build_index
@@ -36,7 +37,13 @@ def load_model(name: str) -> Encoder | None:
 
 def build(settings: Settings, encoder: Encoder | None, hidden: Iterable[HiddenSpan] = ()) -> Index:
     corpus = load_corpus(settings.corpus)
-    return build_index(corpus, encoder=encoder, cache=EmbeddingCache(settings.cache / "embeddings"), hidden=hidden)
+    return build_index(
+        corpus,
+        encoder=encoder,
+        cache=EmbeddingCache(settings.cache / "embeddings"),
+        hidden=hidden,
+        off_topic=sidebar_texts(corpus, settings.corpus) if encoder is not None else (),
+    )
 
 
 def load(settings: Settings) -> Loaded:

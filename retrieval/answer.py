@@ -75,6 +75,9 @@ class Policy:
     min_relevance: float = 0.44
     # BM25 alone: answer when some passage earns this share of the question's IDF weight.
     min_relevance_bm25: float = 0.36
+    # A question nearer a sidebar headline than any passage is abstained on unless its
+    # relative BM25 score reaches this.
+    off_topic_max_lexical: float = 0.5
     max_quotes: int = 3
     # A further quote must score at least this share of the best one.
     keep_ratio: float = 0.6
@@ -104,7 +107,14 @@ def relevance(policy: Policy, sparse: np.ndarray, dense: np.ndarray | None) -> f
     return (float(dense.max()) if len(dense) else 0.0) + policy.lexical_weight * lexical
 
 
-def _abstains(policy: Policy, sparse: np.ndarray, dense: np.ndarray | None) -> bool:
+def _abstains(policy: Policy, sparse: np.ndarray, dense: np.ndarray | None, off_topic: np.ndarray | None) -> bool:
+    if dense is not None and off_topic is not None and len(off_topic) and len(dense):
+        # Closer to a headline that stood beside the story than to the story itself, and
+        # without the story's own words (one-word questions like "poisoning" sit near some
+        # headline too, but match the articles word for word).
+        closer_elsewhere = float(off_topic.max()) > float(dense.max())
+        if closer_elsewhere and float(sparse.max()) < policy.off_topic_max_lexical:
+            return True
     threshold = policy.min_relevance_bm25 if dense is None else policy.min_relevance
     return relevance(policy, sparse, dense) < threshold
 
@@ -114,14 +124,18 @@ def answer(index: Index, question: str, policy: Policy = DEFAULT_POLICY) -> Answ
     started = time.perf_counter()
     text = normalise_question(question)
     sparse = index.bm25.relative_scores(text)
-    dense = index.dense.scores(index.dense.encoder.encode([text])[0]) if index.dense is not None else None
+    dense = off_topic = None
+    if index.dense is not None:
+        vector = index.dense.encoder.encode([text])[0]
+        dense = index.dense.scores(vector)
+        off_topic = index.off_topic @ vector if index.off_topic is not None else None
     ranked = fuse(sparse, dense, policy.fusion, dense_weight=policy.dense_weight)[: policy.candidates]
     candidates = [
         Candidate(i, index.passages[i], float(score), float(dense[i]) if dense is not None else 0.0)
         for i, score in ranked
         if score > 0
     ]
-    abstained = not candidates or _abstains(policy, sparse, dense)
+    abstained = not candidates or _abstains(policy, sparse, dense, off_topic)
     chosen = () if abstained else choose_quotes(candidates, max_quotes=policy.max_quotes, keep_ratio=policy.keep_ratio)
     return Answer(
         question=question.strip(),

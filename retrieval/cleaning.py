@@ -62,6 +62,9 @@ _HEADING_MAX_WORDS = 6
 class CleanedArticle:
     headline: str
     paragraphs: tuple[str, ...]
+    # What stood after a sidebar marker: other stories' headlines and captions. Not the story,
+    # and so good evidence of what a question is about when it is not the story.
+    sidebar: tuple[str, ...] = ()
 
     @property
     def body(self) -> str:
@@ -156,10 +159,11 @@ def clean(raw: str) -> CleanedArticle:
     captions: list[str] = []
     paragraphs: list[str] = []
     joinable = False  # may the next piece continue the last paragraph?
-    for block in blocks[1:]:
+    for number, block in enumerate(blocks[1:], 1):
         first = squash(block.lines[0])
         if _CUT_MARKERS.match(first):
-            break
+            sidebar = tuple(_unwrap(b.lines) for b in blocks[number + 1 :] if not _CUT_MARKERS.match(squash(b.lines[0])))
+            return CleanedArticle(headline, tuple(paragraphs), sidebar)
         if _is_caption_block(block.lines):
             captions.extend(squash(line) for line in block.lines)
             joinable = False

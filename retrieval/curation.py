@@ -1,7 +1,9 @@
 """Make a curated article from a raw one: cleaned body, metadata given or found, provenance kept."""
 from __future__ import annotations
 
-from retrieval.articles import Article, Kind, make_id
+from pathlib import Path
+
+from retrieval.articles import Article, Corpus, Kind, make_id
 from retrieval.cleaning import clean, provenance_holds
 from retrieval.errors import MalformedArticle
 
@@ -39,3 +41,13 @@ def curate(
         raw=f"raw/{raw_name}",
         notes=notes,
     )
+
+
+def sidebar_texts(corpus: Corpus, folder: Path) -> tuple[str, ...]:
+    """The sidebars cut from the corpus's raw files: what stood beside the story, not in it."""
+    texts: list[str] = []
+    for article in corpus.articles:
+        raw = folder / article.raw if article.raw else None
+        if raw is not None and raw.is_file():
+            texts.extend(clean(raw.read_text(encoding="utf-8", errors="replace")).sidebar)
+    return tuple(dict.fromkeys(texts))

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Sequence
+
+import numpy as np
 
 from retrieval.articles import Article, Corpus
 from retrieval.bm25 import BM25Retriever
@@ -38,6 +40,8 @@ class Index:
     bm25: BM25Retriever
     dense: DenseRetriever | None
     embedded: int = 0  # passages that had to be run through the model while building
+    # Unit vectors of text known not to be the story (sidebars of other headlines).
+    off_topic: np.ndarray | None = None
 
     @property
     def mode(self) -> str:
@@ -57,16 +61,24 @@ def build_index(
     encoder: Encoder | None,
     cache: EmbeddingCache | None = None,
     hidden: Iterable[HiddenSpan] = (),
+    off_topic: Sequence[str] = (),
 ) -> Index:
-    """Chunk, drop hidden spans, and build BM25 and (given an encoder) the dense index."""
+    """Chunk, drop hidden spans, and build BM25 and (given an encoder) the dense index.
+
+    `off_topic` texts (the sidebars cut from the raw articles) let answer() recognise a
+    question about something that merely stood next to the story."""
     hidden = tuple(hidden)
     passages = tuple(p for p in chunk_corpus(corpus.articles) if not any(h.overlaps(p) for h in hidden))
     dense = None
     embedded = 0
+    negatives = None
     if encoder is not None:
         cache = cache or EmbeddingCache(None)
         titles = [corpus.article(p.doc_id).title for p in passages]
         dense = DenseRetriever(passages, encoder, cache, contexts=titles)
         embedded = dense.embedded
+        if off_topic:
+            negatives = cache.embed(encoder, list(off_topic))
+            embedded += cache.encoded_last
     log.info("indexed %d passages of %d articles (%d embedded now)", len(passages), len(corpus.articles), embedded)
-    return Index(corpus, passages, BM25Retriever(passages), dense, embedded)
+    return Index(corpus, passages, BM25Retriever(passages), dense, embedded, negatives)

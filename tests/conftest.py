@@ -1,0 +1,67 @@
+"""Shared fixtures: the real corpus, the real model (loaded once), and tiny hand-written corpora."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from retrieval.articles import Article, Corpus, format_article, load_corpus
+from retrieval.curation import sidebar_texts
+from retrieval.embeddings import EmbeddingCache, load_encoder
+from retrieval.index import build_index
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "corpus"
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Corpus:
+    return load_corpus(CORPUS)
+
+
+@pytest.fixture(scope="session")
+def encoder():
+    return load_encoder()
+
+
+@pytest.fixture(scope="session")
+def hybrid_index(corpus, encoder, tmp_path_factory):
+    return build_index(
+        corpus, encoder=encoder, cache=EmbeddingCache(tmp_path_factory.mktemp("emb")), off_topic=sidebar_texts(corpus, CORPUS)
+    )
+
+
+@pytest.fixture(scope="session")
+def bm25_index(corpus):
+    return build_index(corpus, encoder=None)
+
+
+def write_corpus(folder: Path, *articles: Article) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for article in articles:
+        (folder / f"{article.id}.md").write_text(format_article(article), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def tiny_articles() -> tuple[Article, ...]:
+    shared = "Amnesty said the remarks met the level of hate speech."
+    return (
+        Article(
+            id="gazette-2021-02-24",
+            title="Amnesty withdraws status",
+            outlet="The Gazette",
+            published="2021-02-24",
+            body=f"Amnesty withdrew the prisoner of conscience status on Tuesday. {shared}\n\n"
+            "Mr. Navalny was sentenced to 2.5 years in a U.S.-style colony, the court said.",
+        ),
+        Article(
+            id="herald-2021-02-25",
+            title="Navalny loses label",
+            outlet="The Herald",
+            published="2021-02-25",
+            kind="opinion",
+            body=f"{shared}\n\nSupporters of Alexeï Navalny were furious at the decision.",
+        ),
+    )

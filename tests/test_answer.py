@@ -1,0 +1,106 @@
+"""answer(): verbatim quotes with citations, or a plain abstention."""
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from retrieval.answer import MAX_QUESTION_CHARS, NO_ANSWER, answer
+from retrieval.articles import load_corpus
+from retrieval.errors import BadQuestion
+from retrieval.evaluation import is_verbatim, load_questions
+from retrieval.index import build_index
+
+from bot.engine import load_model
+from conftest import DATA, write_corpus
+
+ALL_QUESTIONS = [q.question for name in ("dev.jsonl", "holdout.jsonl") for q in load_questions(DATA / name)]
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "bm25"])
+def test_every_quote_of_every_answer_is_verbatim_in_its_article(mode, hybrid_index, bm25_index, corpus):
+    """The product's promise. Runs every dev and held-out question in both modes."""
+    index = hybrid_index if mode == "hybrid" else bm25_index
+    quoted = 0
+    for question in ALL_QUESTIONS:
+        result = answer(index, question)
+        assert result.mode == mode
+        for quote in result.passages:
+            assert is_verbatim(corpus, quote.doc_id, quote.start, quote.end, quote.quote), (question, quote)
+            quoted += 1
+    assert quoted > len(ALL_QUESTIONS)  # most questions are answered, so the check really ran
+
+
+def test_an_answer_carries_one_to_three_cited_quotes_best_first(hybrid_index):
+    result = answer(hybrid_index, "Why was Mandela's prisoner of conscience status withdrawn?")
+    assert not result.abstained and 1 <= len(result.passages) <= 3
+    assert any("Mandela" in q.quote for q in result.passages)
+    assert [q.score for q in result.passages][0] == max(q.score for q in result.passages)
+    rfi = next(q for q in result.passages if q.doc_id == "rfi-2021-02-24")
+    assert (rfi.outlet, rfi.published, rfi.kind) == ("RFI", "2021-02-24", "news")
+
+
+def test_quotes_never_overlap_or_repeat_a_sentence(hybrid_index):
+    for question in ALL_QUESTIONS[:40]:
+        quotes = answer(hybrid_index, question).passages
+        for i, a in enumerate(quotes):
+            for b in quotes[i + 1 :]:
+                assert not (a.doc_id == b.doc_id and a.start < b.end and b.start < a.end), question
+                assert a.quote != b.quote
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "who won mike tyson vs jake paul",
+        "is it going to snow in the uk this week",
+        "how many missiles did russia fire at ukraine",
+        "who did trump pick for energy secretary",
+        "what is the capital of australia",
+        "how do i make sourdough bread",
+    ],
+)
+@pytest.mark.parametrize("mode", ["hybrid", "bm25"])
+def test_questions_the_articles_do_not_cover_get_no_quotes(question, mode, hybrid_index, bm25_index):
+    result = answer(hybrid_index if mode == "hybrid" else bm25_index, question)
+    assert result.abstained and result.passages == () and result.message == NO_ANSWER
+
+
+@pytest.mark.parametrize(
+    ("question", "problem"),
+    [("", "empty"), ("   \t\n ", "empty"), ("\x00\x01", "empty"), ("x" * (MAX_QUESTION_CHARS + 1), "limit is 1,000")],
+)
+def test_empty_and_enormous_questions_are_refused(question, problem, bm25_index):
+    with pytest.raises(BadQuestion, match=problem):
+        answer(bm25_index, question)
+
+
+@pytest.mark.parametrize("question", ["🤔🤔 navalny?", "Навальный узник совести", "navalny\x07\x1b[31m status", "نافالني", "‮mandela"])
+def test_emoji_other_scripts_and_control_characters_do_not_crash(question, hybrid_index):
+    result = answer(hybrid_index, question)
+    json.dumps(result.to_json())
+
+
+def test_the_same_sentence_carried_by_two_outlets_is_quoted_once(tmp_path, tiny_articles):
+    index = build_index(load_corpus(write_corpus(tmp_path / "c", *tiny_articles)), encoder=None)
+    quotes = answer(index, "did the remarks meet the level of hate speech").passages
+    assert sum("met the level of hate speech" in q.quote for q in quotes) == 1
+
+
+def test_json_has_the_promised_shape(hybrid_index):
+    data = answer(hybrid_index, "who is julie verhaar").to_json()
+    assert {"question", "abstained", "mode", "passages"} <= set(data)
+    assert set(data["passages"][0]) >= {"quote", "doc_id", "title", "outlet", "published", "url", "kind", "start", "end", "score"}
+    assert isinstance(data["passages"][0]["score"], float) and data["mode"] == "hybrid"
+
+
+@pytest.mark.parametrize("name", ["none", "NONE", "/no/such/model/folder"])
+def test_without_a_model_answers_come_from_bm25_with_one_warning(name, corpus, caplog):
+    with caplog.at_level(logging.WARNING):
+        encoder = load_model(name)
+    assert encoder is None
+    assert len([r for r in caplog.records if r.levelno == logging.WARNING]) == 1
+    assert "BM25" in caplog.text
+    result = answer(build_index(corpus, encoder=encoder), "leonid volkov")
+    assert result.mode == "bm25" and any("Volkov" in q.quote for q in result.passages)

@@ -1,0 +1,53 @@
+"""Passages are sentence-aligned spans of the curated text."""
+from __future__ import annotations
+
+import pytest
+
+from retrieval.articles import Article
+from retrieval.chunking import chunk_article, chunk_corpus, sentence_spans
+from retrieval.tokenize import fold, tokenize
+
+
+@pytest.mark.parametrize(
+    ("paragraph", "sentences"),
+    [
+        ("Mr. Navalny was jailed. He got 2.5 years.", ["Mr. Navalny was jailed.", "He got 2.5 years."]),
+        ("He called him a stooge of the U.S. government. RT agreed.", ["He called him a stooge of the U.S. government.", "RT agreed."]),
+        ('They said it "met the level of hate speech." Then they left.', ['They said it "met the level of hate speech."', "Then they left."]),
+        ("“We campaign daily. We will continue,” she said.", ["“We campaign daily. We will continue,” she said."]),
+    ],
+)
+def test_sentences_survive_abbreviations_numbers_and_quotes(paragraph, sentences):
+    assert [paragraph[s.start : s.end] for s in sentence_spans(paragraph)] == sentences
+
+
+def test_a_lone_closing_quote_stays_with_its_sentence():
+    paragraph = 'He told TV Rain: “Yes, they meet the level of ‘hate speech."'
+    assert [paragraph[s.start : s.end] for s in sentence_spans(paragraph)] == [paragraph]
+
+
+def test_every_passage_is_an_exact_span_of_its_article(corpus):
+    for passage in chunk_corpus(corpus.articles):
+        assert corpus.article(passage.doc_id).body[passage.start : passage.end] == passage.text
+        assert passage.text == passage.text.strip() and passage.sentences in (1, 2)
+
+
+def test_passages_are_one_or_two_sentences_and_never_a_fragment():
+    article = Article(id="a", title="t", body="The reason? Past comments about immigrants amounted to hate speech.\n\nShort one.")
+    texts = [p.text for p in chunk_article(article)]
+    assert "The reason?" not in texts  # too short to stand alone...
+    assert "The reason? Past comments about immigrants amounted to hate speech." in texts  # ...but opens a window
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [("Alexeï Navalny", "alexei navalny"), ("Navalny’s release", "Navalny release"), ("de-list", "delisting"), ("REVOKED", "revokes")],
+)
+def test_tokens_fold_case_diacritics_possessives_hyphens_and_inflection(a, b):
+    assert set(tokenize(b)) <= set(tokenize(a)) or set(tokenize(a)) <= set(tokenize(b))
+    assert set(tokenize(a)) & set(tokenize(b))
+
+
+def test_question_words_are_not_evidence():
+    assert tokenize("what why who when is the") == []
+    assert fold("Alexeï") == "alexei"

@@ -1,0 +1,99 @@
+"""storybot on the command line, driven in-process as a user would type it."""
+from __future__ import annotations
+
+import io
+import json
+import shutil
+
+import pytest
+
+from bot.cli import main
+
+from conftest import CORPUS, DATA
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    """A copy of the corpus in a temp working directory, nothing else."""
+    shutil.copytree(CORPUS, tmp_path / "corpus", ignore=shutil.ignore_patterns(".cache"))
+    monkeypatch.chdir(tmp_path)
+    for name in ("STORYBOT_CORPUS", "STORYBOT_CACHE", "STORYBOT_DB", "DISCORD_TOKEN", "STORYBOT_MODEL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("STORYBOT_MODEL", "none")  # BM25 keeps these fast; hybrid is tested in test_answer
+    return tmp_path
+
+
+def run(capsys, *argv, stdin: str | None = None, monkeypatch=None):
+    if stdin is not None:
+        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_ask_prints_quotes_with_citations(workdir, capsys):
+    code, out, err = run(capsys, "ask", "--no-audit", "who is leonid volkov")
+    assert code == 0, err
+    assert "Leonid Volkov" in out and "RFI" in out and "(mode: bm25)" in out
+
+
+def test_ask_json_is_one_object_with_the_promised_keys(workdir, capsys):
+    code, out, _ = run(capsys, "ask", "--json", "--no-audit", "mandela")
+    data = json.loads(out)
+    assert code == 0 and data["question"] == "mandela" and data["mode"] == "bm25" and not data["abstained"]
+    assert all(set(p) >= {"quote", "doc_id", "title", "outlet", "published", "url", "kind", "start", "end", "score"} for p in data["passages"])
+
+
+def test_ask_json_from_stdin_answers_one_line_each(workdir, capsys, monkeypatch):
+    code, out, _ = run(capsys, "ask", "--json", "--no-audit", "-", stdin="mandela\n\nwho won the boxing\n", monkeypatch=monkeypatch)
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and [(l["question"], l["abstained"]) for l in lines] == [("mandela", False), ("who won the boxing", True)]
+
+
+@pytest.mark.parametrize(("question", "message"), [("", "the question is empty"), ("   ", "the question is empty"), ("x" * 1001, "limit is 1,000")])
+def test_a_bad_question_exits_2_with_a_message_and_no_traceback(workdir, capsys, question, message):
+    code, out, err = run(capsys, "ask", question)
+    assert code == 2 and message in err and "Traceback" not in err and out == ""
+
+
+def test_a_malformed_article_is_a_message_not_a_traceback(workdir, capsys):
+    (workdir / "corpus" / "broken.md").write_text("---\nid: [\n---\nbody\n", encoding="utf-8")
+    code, _, err = run(capsys, "ask", "--no-audit", "mandela")
+    assert code == 1 and "broken.md" in err and "Traceback" not in err
+
+
+def test_a_copy_of_the_corpus_is_read_and_written_only_there(workdir, capsys, monkeypatch):
+    monkeypatch.setenv("STORYBOT_MODEL", "")  # the real model, so the embedding cache is written
+    before = {p for p in CORPUS.rglob("*")}
+    code, _, err = run(capsys, "ask", "--no-audit", "mandela")
+    assert code == 0, err
+    assert list((workdir / "corpus" / ".cache" / "embeddings").glob("*.npz"))
+    assert {p for p in CORPUS.rglob("*") if ".cache" not in p.parts} == {p for p in before if ".cache" not in p.parts}
+
+
+def test_eval_reports_the_metrics(workdir, capsys):
+    code, out, _ = run(capsys, "eval", str(DATA / "dev.jsonl"))
+    assert code == 0
+    for metric in ("hit@1", "hit@3", "MRR", "off-topic abstention", "false abstention", "latency p50", "verified verbatim"):
+        assert metric in out
+
+
+def test_run_without_a_token_names_the_setting_and_the_example(workdir, capsys):
+    code, _, err = run(capsys, "run")
+    assert code == 2 and "DISCORD_TOKEN" in err and ".env.example" in err
+
+
+def test_the_repl_answers_lists_sources_toggles_json_and_leaves_on_ctrl_d(workdir, capsys, monkeypatch):
+    lines = iter(["mandela", ":sources", ":json", "leonid volkov", ":help"])
+
+    def fake_input(prompt):
+        try:
+            return next(lines)
+        except StopIteration:
+            raise EOFError
+
+    monkeypatch.setattr("builtins.input", fake_input)
+    code, out, _ = run(capsys, "repl", "--no-audit")
+    assert code == 0
+    assert "Mandela" in out and "lbc-2021-02-25: LBC" in out and "JSON output on" in out
+    assert any(line.startswith("{") and json.loads(line)["question"] == "leonid volkov" for line in out.splitlines())

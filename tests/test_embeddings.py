@@ -1,0 +1,65 @@
+"""The embedding cache: a restart embeds nothing, a new article embeds only its passages."""
+from __future__ import annotations
+
+import numpy as np
+
+from retrieval.articles import Article, load_corpus
+from retrieval.embeddings import EmbeddingCache, Encoder, load_encoder, resolve_model
+from retrieval.index import build_index
+
+from conftest import write_corpus
+
+
+def counting_encoder(name: str = "test-model"):
+    seen: list[str] = []
+
+    def encode(texts):
+        seen.extend(texts)
+        rng = [np.random.default_rng(abs(hash(t)) % 2**32).normal(size=8) for t in texts]
+        return np.array([v / np.linalg.norm(v) for v in rng], dtype=np.float32)
+
+    return Encoder(name, encode), seen
+
+
+def test_a_restart_embeds_nothing_and_a_new_article_only_its_passages(tmp_path, tiny_articles):
+    folder = write_corpus(tmp_path / "corpus", *tiny_articles)
+    cache = EmbeddingCache(tmp_path / "cache")
+    encoder, seen = counting_encoder()
+    first = build_index(load_corpus(folder), encoder=encoder, cache=cache)
+    assert first.embedded == len(seen) > 0
+
+    seen.clear()
+    again = build_index(load_corpus(folder), encoder=encoder, cache=EmbeddingCache(tmp_path / "cache"))
+    assert again.embedded == 0 and seen == []
+    assert np.array_equal(again.dense.matrix, first.dense.matrix)
+
+    extra = Article(id="extra-2021-05-07", title="Restored", body="Amnesty restored the status in May after a review.")
+    write_corpus(folder, extra)
+    grown = build_index(load_corpus(folder), encoder=encoder, cache=EmbeddingCache(tmp_path / "cache"))
+    assert grown.embedded == len(seen) > 0
+    assert all("restored the status" in text for text in seen)
+
+
+def test_the_cache_is_kept_per_model(tmp_path, tiny_articles):
+    corpus = load_corpus(write_corpus(tmp_path / "corpus", *tiny_articles))
+    cache = EmbeddingCache(tmp_path / "cache")
+    build_index(corpus, encoder=counting_encoder("model-a")[0], cache=cache)
+    other, seen = counting_encoder("model-b")
+    assert build_index(corpus, encoder=other, cache=cache).embedded == len(seen) > 0
+
+
+def test_a_damaged_cache_file_is_rebuilt(tmp_path, tiny_articles):
+    corpus = load_corpus(write_corpus(tmp_path / "corpus", *tiny_articles))
+    encoder, seen = counting_encoder()
+    build_index(corpus, encoder=encoder, cache=EmbeddingCache(tmp_path / "cache"))
+    for f in (tmp_path / "cache").glob("*.npz"):
+        f.write_bytes(b"not a numpy file")
+    seen.clear()
+    assert build_index(corpus, encoder=encoder, cache=EmbeddingCache(tmp_path / "cache")).embedded == len(seen) > 0
+
+
+def test_the_packaged_model_loads_from_its_package_with_no_network(encoder):
+    assert resolve_model(None).endswith("model")
+    vectors = encoder.encode(["prisoner of conscience", "a prisoner of conscience"])
+    assert vectors.shape == (2, 384)
+    assert float(vectors[0] @ vectors[1]) > 0.8
