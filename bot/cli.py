@@ -7,12 +7,12 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Callable, TextIO
+from typing import TextIO
 
 from retrieval.answer import Answer, answer, normalise_question
 from retrieval.errors import BadQuestion, StorybotError
 
-from bot import engine, formatting
+from bot import audit_cli, engine, formatting
 from bot import settings as settings_module
 from bot.settings import BadSetting, Settings
 
@@ -35,7 +35,7 @@ def _quiet_libraries() -> None:
 
 
 def _configure_logging(level: str) -> None:
-    logging.basicConfig(level=getattr(logging, level, logging.INFO), format="storybot: %(levelname)s: %(message)s")
+    logging.basicConfig(level=getattr(logging, level, logging.INFO), format="storybot: %(levelname)s: %(message)s", force=True)
     for noisy in ("sentence_transformers", "transformers", "httpx", "huggingface_hub", "discord"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
 
@@ -145,13 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the Discord bot (needs DISCORD_TOKEN)")
     run.set_defaults(func=cmd_run)
 
-    for register in _extra_commands:
-        register(sub)
+    audit_cli.add_parser(sub)
     return parser
-
-
-# Command groups living in their own modules (audit, corpus) add themselves here.
-_extra_commands: list[Callable[[argparse._SubParsersAction], None]] = []
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -160,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = settings_module.load()
-        _configure_logging(settings.log_level)
+        bot_job = args.func is cmd_run or (args.func is cmd_main and settings.discord_token)
+        _configure_logging(settings.log_level or ("INFO" if bot_job else "WARNING"))
         return args.func(args, settings)
     except (BadQuestion, UsageError) as exc:
         print(f"storybot: {exc}", file=sys.stderr)

@@ -1,14 +1,51 @@
 """Recording CLI and REPL answers to the audit log (channel "cli"), or not."""
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import getpass
+import logging
 from typing import Callable, Iterator
 
 from retrieval.answer import Answer
 
+from bot.audit import AuditError, AuditLog
 from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def _user() -> str | None:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return None
 
 
 @contextlib.contextmanager
 def open_recorder(settings: Settings, *, enabled: bool) -> Iterator[Callable[[Answer], None]]:
-    yield lambda answer: None  # replaced when the audit log lands
+    """A function that records one answer. An unusable log is said once and never costs an answer."""
+    if not enabled:
+        yield lambda answer: None
+        return
+    loop = asyncio.new_event_loop()
+    try:
+        audit = loop.run_until_complete(AuditLog.open(settings.db))
+    except AuditError as exc:
+        log.warning("answers will not be recorded: %s (set STORYBOT_DB, or use --no-audit)", exc)
+        loop.close()
+        yield lambda answer: None
+        return
+    user = _user()
+
+    def record(answer: Answer) -> None:
+        try:
+            loop.run_until_complete(audit.record_answer(answer, channel_id="cli", user_name=user))
+        except AuditError as exc:
+            log.error("AUDIT RECORD LOST for %r: %s", answer.question, exc)
+
+    try:
+        yield record
+    finally:
+        loop.run_until_complete(audit.close())
+        loop.close()

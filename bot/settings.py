@@ -24,7 +24,7 @@ class Settings:
     api_base_url: str | None = None
     gateway_url: str | None = None
     cooldown_seconds: float = 10.0
-    log_level: str = "INFO"
+    log_level: str = ""  # empty: INFO for the bot, WARNING for the interactive commands
 
     @property
     def history_file(self) -> Path:
@@ -75,7 +75,7 @@ def from_env(env: Mapping[str, str], cwd: Path) -> Settings:
         api_base_url=env.get("DISCORD_API_BASE_URL", "").strip() or None,
         gateway_url=env.get("DISCORD_GATEWAY_URL", "").strip() or None,
         cooldown_seconds=_number(env, "STORYBOT_COOLDOWN_SECONDS", 10.0),
-        log_level=env.get("STORYBOT_LOG_LEVEL", "INFO").strip().upper() or "INFO",
+        log_level=env.get("STORYBOT_LOG_LEVEL", "").strip().upper(),
     )
 
 

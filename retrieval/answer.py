@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
+from typing import Sequence
 
 import numpy as np
 
@@ -121,31 +122,46 @@ def _abstains(policy: Policy, sparse: np.ndarray, dense: np.ndarray | None, off_
 
 def answer(index: Index, question: str, policy: Policy = DEFAULT_POLICY) -> Answer:
     """Answer one question from the index; raises BadQuestion for empty or over-long input."""
+    return answer_many(index, [question], policy)[0]
+
+
+def answer_many(index: Index, questions: Sequence[str], policy: Policy = DEFAULT_POLICY) -> list[Answer]:
+    """Answer several questions with one forward pass of the model (the bot batches
+    simultaneous questions this way). Raises BadQuestion for the first bad one."""
     started = time.perf_counter()
-    text = normalise_question(question)
-    sparse = index.bm25.relative_scores(text)
-    dense = off_topic = None
-    if index.dense is not None:
-        vector = index.dense.encoder.encode([text])[0]
-        dense = index.dense.scores(vector)
-        off_topic = index.off_topic @ vector if index.off_topic is not None else None
-    ranked = fuse(sparse, dense, policy.fusion, dense_weight=policy.dense_weight)[: policy.candidates]
-    candidates = [
-        Candidate(i, index.passages[i], float(score), float(dense[i]) if dense is not None else 0.0)
-        for i, score in ranked
-        if score > 0
-    ]
-    abstained = not candidates or _abstains(policy, sparse, dense, off_topic)
-    chosen = () if abstained else choose_quotes(candidates, max_quotes=policy.max_quotes, keep_ratio=policy.keep_ratio)
-    return Answer(
-        question=question.strip(),
-        abstained=abstained,
-        mode=index.mode,
-        passages=tuple(_quote(index, c) for c in chosen),
-        corpus_version=index.corpus.version,
-        model=index.model,
-        latency_ms=(time.perf_counter() - started) * 1000,
-    )
+    texts = [normalise_question(q) for q in questions]
+    vectors = index.dense.encoder.encode(texts) if index.dense is not None and texts else None
+    encoded = time.perf_counter()
+    answers = []
+    for n, (question, text) in enumerate(zip(questions, texts)):
+        own_start = time.perf_counter()
+        sparse = index.bm25.relative_scores(text)
+        dense = off_topic = None
+        if vectors is not None:
+            dense = index.dense.scores(vectors[n])
+            off_topic = index.off_topic @ vectors[n] if index.off_topic is not None else None
+        ranked = fuse(sparse, dense, policy.fusion, dense_weight=policy.dense_weight)[: policy.candidates]
+        candidates = [
+            Candidate(i, index.passages[i], float(score), float(dense[i]) if dense is not None else 0.0)
+            for i, score in ranked
+            if score > 0
+        ]
+        abstained = not candidates or _abstains(policy, sparse, dense, off_topic)
+        chosen = () if abstained else choose_quotes(candidates, max_quotes=policy.max_quotes, keep_ratio=policy.keep_ratio)
+        # Each answer's latency: the shared forward pass plus its own work.
+        latency = (encoded - started) + (time.perf_counter() - own_start)
+        answers.append(
+            Answer(
+                question=question.strip(),
+                abstained=abstained,
+                mode=index.mode,
+                passages=tuple(_quote(index, c) for c in chosen),
+                corpus_version=index.corpus.version,
+                model=index.model,
+                latency_ms=latency * 1000,
+            )
+        )
+    return answers
 
 
 def _quote(index: Index, candidate: Candidate) -> Quote:
@@ -165,4 +181,4 @@ def _quote(index: Index, candidate: Candidate) -> Quote:
     )
 
 
-__all__ = ["Answer", "Quote", "Policy", "answer", "normalise_question", "NO_ANSWER", "MAX_QUESTION_CHARS", "Mode"]
+__all__ = ["Answer", "Quote", "Policy", "answer", "answer_many", "normalise_question", "NO_ANSWER", "MAX_QUESTION_CHARS", "Mode"]

@@ -97,3 +97,45 @@ def test_the_repl_answers_lists_sources_toggles_json_and_leaves_on_ctrl_d(workdi
     assert code == 0
     assert "Mandela" in out and "lbc-2021-02-25: LBC" in out and "JSON output on" in out
     assert any(line.startswith("{") and json.loads(line)["question"] == "leonid volkov" for line in out.splitlines())
+
+
+def test_ask_and_repl_record_to_the_audit_log_unless_told_not_to(workdir, capsys):
+    assert run(capsys, "ask", "--no-audit", "mandela")[0] == 0
+    assert not (workdir / "storybot.db").exists()
+    assert run(capsys, "ask", "mandela")[0] == 0
+    assert run(capsys, "ask", "who won the boxing")[0] == 0
+    code, out, _ = run(capsys, "audit", "list")
+    assert code == 0 and "#2" in out and "in cli" in out and "no answer" in out
+
+
+def test_audit_views_from_the_command_line(workdir, capsys):
+    run(capsys, "ask", "leonid volkov")
+    code, out, _ = run(capsys, "audit", "show", "1")
+    assert code == 0 and "question: leonid volkov" in out and "rfi-2021-02-24[" in out
+    assert "questions: 1" in run(capsys, "audit", "stats")[1]
+    assert "No reports." in run(capsys, "audit", "reported")[1]
+    assert "still verbatim" in run(capsys, "audit", "verify", "1")[1]
+    [row] = [json.loads(line) for line in run(capsys, "audit", "export", "--format", "jsonl")[1].splitlines()]
+    assert row["question"] == "leonid volkov" and row["channel_id"] == "cli" and row["quotes"]
+    header, line = run(capsys, "audit", "export", "--format", "csv")[1].splitlines()[:2]
+    assert header.startswith("id,created_at") and "leonid volkov" in line
+
+
+def test_verify_fails_when_a_quoted_article_changed(workdir, capsys):
+    run(capsys, "ask", "leonid volkov")
+    path = workdir / "corpus" / "rfi-2021-02-24.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("Leonid Volkov", "L. Volkov"), encoding="utf-8")
+    code, out, _ = run(capsys, "audit", "verify", "1")
+    assert code == 1 and "CHANGED" in out
+
+
+def test_audit_views_do_not_create_a_missing_log(workdir, capsys):
+    code, _, err = run(capsys, "audit", "list")
+    assert code == 1 and "no audit log" in err and not (workdir / "storybot.db").exists()
+
+
+def test_an_unusable_audit_log_warns_and_still_answers(workdir, capsys, monkeypatch):
+    (workdir / "afile").write_text("x")
+    monkeypatch.setenv("STORYBOT_DB", str(workdir / "afile" / "audit.db"))
+    code, out, err = run(capsys, "ask", "mandela")
+    assert code == 0 and "Mandela" in out and "will not be recorded" in err
