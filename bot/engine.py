@@ -8,7 +8,7 @@ from typing import Iterable
 
 from retrieval.articles import load_corpus
 from retrieval.curation import sidebar_texts
-from retrieval.embeddings import EmbeddingCache, Encoder, load_encoder
+from retrieval.embeddings import EmbeddingCache, Encoder, dictionary_words, load_encoder
 from retrieval.errors import ModelUnavailable
 from retrieval.index import HiddenSpan, Index, build_index
 
@@ -43,6 +43,7 @@ def build(settings: Settings, encoder: Encoder | None, hidden: Iterable[HiddenSp
         cache=EmbeddingCache(settings.cache / "embeddings"),
         hidden=hidden,
         off_topic=sidebar_texts(corpus, settings.corpus) if encoder is not None else (),
+        dictionary=dictionary_words(),
     )
 
 

@@ -72,8 +72,8 @@ class Policy:
     # Hybrid: answer when the best cosine plus `lexical_weight` times the best relative BM25
     # score reaches `min_relevance`. Either signal alone misleads: typos and names have low
     # cosine but exact words; paraphrases share no words but are close in meaning.
-    lexical_weight: float = 0.35
-    min_relevance: float = 0.44
+    lexical_weight: float = 0.5
+    min_relevance: float = 0.46
     # BM25 alone: answer when some passage earns this share of the question's IDF weight.
     min_relevance_bm25: float = 0.36
     # A question nearer a sidebar headline than any passage is abstained on unless its

@@ -1,6 +1,7 @@
 """Sparse retrieval: rank-bm25's Okapi BM25 over passages, with a coverage measure for abstention."""
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -8,7 +9,12 @@ import numpy as np
 from rank_bm25 import BM25Okapi
 
 from retrieval.chunking import Passage
-from retrieval.tokenize import tokenize
+from retrieval.tokenize import STOPWORDS, tokenize, words
+
+# How alike a misspelt word must be to a corpus word (difflib's ratio) to be read as it.
+# Ratio alone cannot tell a typo from a real word (sentance/sentence and restored/resorted
+# both score 0.875), so words of the dictionary passed in are never "corrected".
+TYPO_CUTOFF = 0.8
 
 
 @dataclass(frozen=True)
@@ -25,6 +31,7 @@ class BM25Retriever:
         passages: Sequence[Passage],
         *,
         tokenizer: Callable[[str], list[str]] = tokenize,
+        dictionary: frozenset[str] = frozenset(),
         top_k: int = 30,
         k1: float = 1.2,
         b: float = 0.75,
@@ -33,11 +40,25 @@ class BM25Retriever:
         self.tokenizer = tokenizer
         self.top_k = top_k
         self._docs = [set(tokenizer(p.text)) for p in self.passages]
+        self._words = sorted({w for p in self.passages for w in words(p.text)})
+        self._word_set = frozenset(self._words)
+        self.dictionary = dictionary
         # rank-bm25 divides by zero on an empty corpus; an empty index simply finds nothing.
         self._bm25 = BM25Okapi([tokenizer(p.text) or ["\0"] for p in self.passages], k1=k1, b=b) if self.passages else None
 
+    def spell(self, query: str) -> str:
+        """The query with each word the corpus never uses replaced by the corpus word it is
+        most likely a typo of ("strke" -> "strike"); words with no close match stay."""
+        fixed = []
+        for word in words(query):
+            if len(word) >= 4 and word not in STOPWORDS and word not in self._word_set and word not in self.dictionary:
+                match = difflib.get_close_matches(word, self._words, n=1, cutoff=TYPO_CUTOFF)
+                word = match[0] if match else word
+            fixed.append(word)
+        return " ".join(fixed)
+
     def scores(self, query: str) -> np.ndarray:
-        tokens = self.tokenizer(query)
+        tokens = self.tokenizer(self.spell(query))
         if not tokens or self._bm25 is None:
             return np.zeros(len(self.passages))
         return np.asarray(self._bm25.get_scores(tokens), dtype=float)
@@ -47,7 +68,7 @@ class BM25Retriever:
 
         Dividing by this query's own best score instead would give a match on "Amnesty" alone
         full weight when the question's informative words are not in the corpus."""
-        tokens = self.tokenizer(query)
+        tokens = self.tokenizer(self.spell(query))
         if not tokens:
             return np.zeros(len(self.passages))
         scale = sum(max(self.idf(t), 0.05) for t in tokens)

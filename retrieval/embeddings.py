@@ -39,6 +39,17 @@ def resolve_model(name: str | None) -> str:
     return name
 
 
+def dictionary_words(name: str | None = PACKAGED_MODEL) -> frozenset[str]:
+    """Whole English words of the model's WordPiece vocabulary: a dictionary for telling
+    typos from real words. Empty when the model (or its vocab.txt) is not there."""
+    try:
+        vocab = Path(resolve_model(name)) / "vocab.txt"
+        lines = vocab.read_text(encoding="utf-8").split()
+    except (ModelUnavailable, OSError):
+        return frozenset()
+    return frozenset(w for w in lines if w.isalpha() and w.islower() and len(w) > 1)
+
+
 def load_encoder(name: str | None = PACKAGED_MODEL, *, device: str = "cpu") -> Encoder:
     """Load a sentence-transformers model with no network; ModelUnavailable says why not."""
     if name and name.strip().lower() == NO_MODEL:

@@ -62,11 +62,13 @@ def build_index(
     cache: EmbeddingCache | None = None,
     hidden: Iterable[HiddenSpan] = (),
     off_topic: Sequence[str] = (),
+    dictionary: frozenset[str] = frozenset(),
 ) -> Index:
     """Chunk, drop hidden spans, and build BM25 and (given an encoder) the dense index.
 
     `off_topic` texts (the sidebars cut from the raw articles) let answer() recognise a
-    question about something that merely stood next to the story."""
+    question about something that merely stood next to the story. `dictionary` holds real
+    words that BM25's typo correction must leave alone."""
     hidden = tuple(hidden)
     passages = tuple(p for p in chunk_corpus(corpus.articles) if not any(h.overlaps(p) for h in hidden))
     dense = None
@@ -81,4 +83,4 @@ def build_index(
             negatives = cache.embed(encoder, list(off_topic))
             embedded += cache.encoded_last
     log.info("indexed %d passages of %d articles (%d embedded now)", len(passages), len(corpus.articles), embedded)
-    return Index(corpus, passages, BM25Retriever(passages), dense, embedded, negatives)
+    return Index(corpus, passages, BM25Retriever(passages, dictionary=dictionary), dense, embedded, negatives)

@@ -7,7 +7,7 @@ import pytest
 
 from retrieval.articles import Article, Corpus, format_article, load_corpus
 from retrieval.curation import sidebar_texts
-from retrieval.embeddings import EmbeddingCache, load_encoder
+from retrieval.embeddings import EmbeddingCache, dictionary_words, load_encoder
 from retrieval.index import build_index
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,13 +28,17 @@ def encoder():
 @pytest.fixture(scope="session")
 def hybrid_index(corpus, encoder, tmp_path_factory):
     return build_index(
-        corpus, encoder=encoder, cache=EmbeddingCache(tmp_path_factory.mktemp("emb")), off_topic=sidebar_texts(corpus, CORPUS)
+        corpus,
+        encoder=encoder,
+        cache=EmbeddingCache(tmp_path_factory.mktemp("emb")),
+        off_topic=sidebar_texts(corpus, CORPUS),
+        dictionary=dictionary_words(),
     )
 
 
 @pytest.fixture(scope="session")
 def bm25_index(corpus):
-    return build_index(corpus, encoder=None)
+    return build_index(corpus, encoder=None, dictionary=dictionary_words())
 
 
 def write_corpus(folder: Path, *articles: Article) -> Path:
