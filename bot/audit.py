@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FEEDBACK_KINDS = ("helpful", "not_helpful", "report")
+MODERATION_ACTIONS = ("hide", "unhide")
 MAX_REASON_CHARS = 1000
 MAX_LIMIT = 100
 MOST_ASKED = 5
@@ -83,6 +84,22 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX feedback_by_answer ON feedback(answer_id);
     -- reported() and stats() go through the feedback of one kind (covering: the rowid is the id).
     CREATE INDEX feedback_by_kind ON feedback(kind, answer_id);
+    """,
+    """
+    -- Moderators hiding and unhiding passages: who, what, why. The hidden list itself lives in
+    -- the corpus folder (hidden.yaml); this is the record of each decision.
+    CREATE TABLE moderation (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        created_at TEXT NOT NULL,
+        action TEXT NOT NULL CHECK (action IN ('hide', 'unhide')),
+        doc_id TEXT NOT NULL,
+        start INTEGER NOT NULL,
+        "end" INTEGER NOT NULL,
+        reason TEXT,
+        answer_id INTEGER REFERENCES answers(id),
+        user_id TEXT,
+        user_name TEXT
+    );
     """,
 )
 
@@ -168,6 +185,20 @@ class AuditEntry:
     latency_ms: float
     quotes: tuple[AuditQuote, ...]
     feedback: tuple[Feedback, ...]  # oldest first
+
+
+@dataclass(frozen=True)
+class Moderation:
+    id: int
+    created_at: str
+    action: str
+    doc_id: str
+    start: int
+    end: int
+    reason: str | None
+    answer_id: int | None
+    user_id: str | None
+    user_name: str | None
 
 
 @dataclass(frozen=True)
@@ -318,6 +349,34 @@ class AuditLog:
             return feedback_id
 
         return await self._write(insert)
+
+    async def record_moderation(self, action: str, *, doc_id: str, start: int, end: int, reason: str | None,
+                                answer_id: int | None = None, user_id: int | str | None = None,
+                                user_name: str | None = None) -> int:
+        """Record that a moderator hid or unhid a span; return the record's id."""
+        if action not in MODERATION_ACTIONS:
+            raise ValueError(f"unknown moderation action {action!r}; expected one of: {', '.join(MODERATION_ACTIONS)}")
+
+        async def insert(db: aiosqlite.Connection) -> int:
+            (record_id,) = await db.execute_insert(
+                'INSERT INTO moderation (created_at, action, doc_id, start, "end", reason, answer_id, user_id, user_name)'
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (_now(), action, doc_id, start, end, (reason or "").strip()[:MAX_REASON_CHARS] or None, answer_id,
+                 _text_id(user_id), user_name),
+            )
+            return record_id
+
+        return await self._write(insert)
+
+    async def moderation(self, limit: int = 20) -> list[Moderation]:
+        """Hide and unhide decisions, newest first."""
+        async with self._reading() as db:
+            rows = await db.execute_fetchall(
+                'SELECT id, created_at, action, doc_id, start, "end", reason, answer_id, user_id, user_name'
+                " FROM moderation ORDER BY id DESC LIMIT ?",
+                (_clamp(limit),),
+            )
+        return [Moderation(*row) for row in rows]
 
     async def recent(self, limit: int = 10) -> list[AuditEntry]:
         """The latest answers, newest first; `limit` is clamped to 1..100."""
@@ -575,5 +634,5 @@ def _reason(exc: sqlite3.Error, path: Path) -> str:
 __all__ = [
     "AuditLog", "AuditEntry", "AuditQuote", "AuditStats", "Feedback", "QuoteCheck", "verify", "sha256_text",
     "AuditError", "AuditUnavailable", "AuditSchemaTooNew", "AuditWriteFailed", "UnknownAuditId",
-    "MIGRATIONS", "FEEDBACK_KINDS", "MAX_REASON_CHARS",
+    "MIGRATIONS", "FEEDBACK_KINDS", "MAX_REASON_CHARS", "Moderation", "MODERATION_ACTIONS",
 ]

@@ -16,8 +16,11 @@ from retrieval.answer import Answer, MAX_QUESTION_CHARS, normalise_question
 from retrieval.articles import load_corpus
 from retrieval.errors import BadQuestion, StorybotError
 
+from retrieval.hiding import HiddenEntry, hide, unhide
+
 from bot import audit_views, embeds, engine
 from bot.audit import AuditError, AuditLog, UnknownAuditId, verify
+from bot.live import Reloader
 from bot.service import AnswerService
 from bot.settings import Settings
 
@@ -167,7 +170,34 @@ async def help_command(interaction: discord.Interaction) -> None:
     await interaction.response.send_message(embed=embeds.help_embed(), ephemeral=True)
 
 
+@app_commands.command(name="timeline", description="The story's articles by date, each with its first sentence")
+async def timeline_command(interaction: discord.Interaction) -> None:
+    bot: StoryBot = interaction.client  # type: ignore[assignment]
+    await interaction.response.send_message(embed=embeds.timeline_embed(bot.service.index.corpus))
+
+
 # ---- moderators ------------------------------------------------------------------------
+
+
+def _is_moderator(interaction: discord.Interaction) -> bool:
+    return interaction.guild_id is not None and interaction.permissions.manage_messages
+
+
+@app_commands.command(name="reload", description="Moderators: re-read the articles now and say what changed")
+@app_commands.default_permissions(manage_messages=True)
+@app_commands.guild_only()
+async def reload_command(interaction: discord.Interaction) -> None:
+    bot: StoryBot = interaction.client  # type: ignore[assignment]
+    if not _is_moderator(interaction):
+        await _reply(interaction, "Only moderators (Manage Messages) can use /reload.")
+        return
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    try:
+        report = await bot.reloader.reload()
+    except StorybotError as exc:
+        await _reply(interaction, f"The corpus could not be loaded, so answers still come from the old one: {exc}")
+        return
+    await _reply(interaction, report.text())
 
 
 class AuditGroup(app_commands.Group):
@@ -183,7 +213,7 @@ class AuditGroup(app_commands.Group):
         )
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        if interaction.guild_id is None or not interaction.permissions.manage_messages:
+        if not _is_moderator(interaction):
             await _reply(interaction, "Only moderators (Manage Messages) can use /audit.")
             return False
         return True
@@ -226,8 +256,55 @@ class AuditGroup(app_commands.Group):
         except UnknownAuditId as exc:
             await _reply(interaction, str(exc))
             return
-        corpus = await asyncio.to_thread(load_corpus, bot.corpus_folder) if bot.corpus_folder else bot.service.index.corpus
+        corpus = await asyncio.to_thread(load_corpus, bot.settings_corpus)
         await self._show(interaction, audit_views.verify_text(entry, verify(entry, corpus)))
+
+    async def _quote_of(self, interaction: discord.Interaction, id: int, quote_number: int):
+        bot: StoryBot = interaction.client  # type: ignore[assignment]
+        try:
+            entry = await bot.audit.get(id)
+        except UnknownAuditId as exc:
+            await _reply(interaction, str(exc))
+            return None
+        if not 1 <= quote_number <= len(entry.quotes):
+            await _reply(interaction, f"Answer #{id} has {len(entry.quotes)} quotes; there is no quote {quote_number}.")
+            return None
+        return entry.quotes[quote_number - 1]
+
+    @app_commands.command(name="hide", description="Never quote this passage of an answer again")
+    @app_commands.describe(id="The answer's audit id", quote_number="Which quote of it (1-3)", reason="Why (recorded)")
+    async def hide(self, interaction: discord.Interaction, id: int, quote_number: app_commands.Range[int, 1, 3], reason: app_commands.Range[str, 1, 500]) -> None:
+        bot: StoryBot = interaction.client  # type: ignore[assignment]
+        quote = await self._quote_of(interaction, id, quote_number)
+        if quote is None:
+            return
+        entry = HiddenEntry(quote.doc_id, quote.start, quote.end, reason, by=str(interaction.user), at=discord.utils.utcnow().isoformat())
+        try:
+            added = await asyncio.to_thread(hide, bot.settings_corpus, bot.service.index.corpus, entry)
+        except StorybotError as exc:
+            await _reply(interaction, f"Cannot hide that passage: {exc}")
+            return
+        await bot.audit.record_moderation("hide", doc_id=quote.doc_id, start=quote.start, end=quote.end, reason=reason,
+                                          answer_id=id, user_id=interaction.user.id, user_name=str(interaction.user))
+        await bot.reloader.reload()
+        state = "is now hidden" if added else "was already hidden"
+        await _reply(interaction, f"{quote.doc_id}[{quote.start}:{quote.end}] {state} and will not be quoted again.")
+
+    @app_commands.command(name="unhide", description="Allow a hidden passage of an answer to be quoted again")
+    @app_commands.describe(id="The answer's audit id", quote_number="Which quote of it (1-3)", reason="Why (recorded)")
+    async def unhide(self, interaction: discord.Interaction, id: int, quote_number: app_commands.Range[int, 1, 3], reason: app_commands.Range[str, 1, 500]) -> None:
+        bot: StoryBot = interaction.client  # type: ignore[assignment]
+        quote = await self._quote_of(interaction, id, quote_number)
+        if quote is None:
+            return
+        removed = await asyncio.to_thread(unhide, bot.settings_corpus, quote.doc_id, quote.start, quote.end)
+        if removed is None:
+            await _reply(interaction, f"{quote.doc_id}[{quote.start}:{quote.end}] was not hidden.")
+            return
+        await bot.audit.record_moderation("unhide", doc_id=quote.doc_id, start=quote.start, end=quote.end, reason=reason,
+                                          answer_id=id, user_id=interaction.user.id, user_name=str(interaction.user))
+        await bot.reloader.reload()
+        await _reply(interaction, f"{quote.doc_id}[{quote.start}:{quote.end}] may be quoted again.")
 
 
 # ---- the client ------------------------------------------------------------------------
@@ -239,9 +316,9 @@ class StoryBot(discord.Client):
         *,
         service: AnswerService,
         audit: AuditLog,
+        reloader: Reloader,
         guild_ids: tuple[int, ...] = (),
         cooldown_seconds: float = 10.0,
-        corpus_folder=None,
     ) -> None:
         super().__init__(
             intents=discord.Intents(guilds=True),
@@ -253,7 +330,7 @@ class StoryBot(discord.Client):
         self.audit = audit
         self.guild_ids = guild_ids
         self.cooldown = Cooldown(cooldown_seconds)
-        self.corpus_folder = corpus_folder
+        self.reloader = reloader
         self.tree = app_commands.CommandTree(self)
         self.tree.on_error = self.on_app_command_error  # type: ignore[method-assign]
         self.draining = False
@@ -262,7 +339,7 @@ class StoryBot(discord.Client):
         self._idle.set()
 
     async def setup_hook(self) -> None:
-        for command in (ask_command, sources_command, help_command, AuditGroup()):
+        for command in (ask_command, sources_command, help_command, timeline_command, reload_command, AuditGroup()):
             self.tree.add_command(command)
         self.add_dynamic_items(FeedbackButton)
         if self.guild_ids:
@@ -293,6 +370,10 @@ class StoryBot(discord.Client):
             await asyncio.wait_for(self._idle.wait(), timeout)
         except asyncio.TimeoutError:
             log.warning("stopping with %d answers unfinished after %.0f s", self._busy, timeout)
+
+    @property
+    def settings_corpus(self):
+        return self.reloader.settings.corpus
 
     async def record_answer(self, interaction: discord.Interaction, result: Answer) -> int | None:
         """The audit id, or None when the log cannot take it: the member still gets the answer."""
@@ -329,15 +410,22 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> int
     use_endpoints(settings.api_base_url, settings.gateway_url)
     audit = await AuditLog.open(settings.db)
     service = None
+    background: list[asyncio.Task] = []
     try:
-        loaded = await asyncio.to_thread(engine.load, settings)
-        service = AnswerService(loaded.index)
+        # BM25 is ready in a fraction of a second; the model takes seconds to load. Answer
+        # from BM25 at once (answers say mode "bm25") and switch to hybrid when it is ready.
+        service = AnswerService(await asyncio.to_thread(engine.build, settings, None))
+        reloader = Reloader(settings, service)
+        background += [
+            asyncio.create_task(reloader.load_model(), name="load-model"),
+            asyncio.create_task(reloader.watch(), name="watch-corpus"),
+        ]
         bot = StoryBot(
             service=service,
             audit=audit,
+            reloader=reloader,
             guild_ids=settings.guild_ids,
             cooldown_seconds=settings.cooldown_seconds,
-            corpus_folder=settings.corpus,
         )
         stop = stop or asyncio.Event()
         runner = asyncio.create_task(bot.start(settings.discord_token or ""), name="discord")
@@ -361,6 +449,9 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> int
                 await runner
         return 0
     finally:
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
         if service is not None:
             await service.close()
         await audit.close()

@@ -9,6 +9,7 @@ import discord
 from discord.utils import escape_markdown, escape_mentions
 
 from retrieval.answer import Answer, Quote
+from retrieval.timeline import timeline
 from retrieval.articles import Article, Corpus
 
 DESCRIPTION_LIMIT = 4096
@@ -81,12 +82,25 @@ def sources_embed(corpus: Corpus) -> discord.Embed:
     return embed
 
 
+def timeline_embed(corpus: Corpus) -> discord.Embed:
+    lines = []
+    for entry in timeline(corpus):
+        article = entry.article
+        head = f"**{entry.article.published or 'undated'}** · {safe(article.outlet or 'Unknown outlet')} · *{safe(article.title)}*"
+        if article.kind != "news":
+            head += f" · **{article.kind.upper()}**"
+        lines.append(f"{head}\n> {shorten(safe(entry.quote), 400)}")
+    embed = discord.Embed(colour=COLOUR, title="The story so far, by date")
+    embed.description = shorten("\n\n".join(lines), DESCRIPTION_LIMIT)
+    return embed
+
+
 HELP_TEXT = (
     "**storybot** answers questions about Amnesty International's \"prisoner of conscience\" "
     "designation of Alexei Navalny (named in January 2021, withdrawn in February, restored in May) "
     "by **quoting the news articles word for word**, with outlet, title, date and link.\n\n"
     "• `/ask question:` — two or three quoted passages, or a plain \"the articles don't cover that\".\n"
-    "• `/sources` — the articles it quotes from.\n\n"
+    "• `/sources` — the articles it quotes from; `/timeline` — the story by date.\n\n"
     "It never writes text of its own and does not know anything the articles don't say. "
     "Under every answer, **Helpful** / **Not helpful** tell us how it did, and **Report** "
     "(with an optional reason) sends the answer to the moderators."

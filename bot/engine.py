@@ -4,13 +4,13 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
-from typing import Iterable
 
 from retrieval.articles import load_corpus
 from retrieval.curation import sidebar_texts
 from retrieval.embeddings import EmbeddingCache, Encoder, dictionary_words, load_encoder
 from retrieval.errors import ModelUnavailable
-from retrieval.index import HiddenSpan, Index, build_index
+from retrieval.hiding import load_hidden
+from retrieval.index import Index, build_index
 
 from bot.settings import Settings
 
@@ -35,13 +35,14 @@ def load_model(name: str) -> Encoder | None:
         return None
 
 
-def build(settings: Settings, encoder: Encoder | None, hidden: Iterable[HiddenSpan] = ()) -> Index:
+def build(settings: Settings, encoder: Encoder | None) -> Index:
+    """The index of the corpus as it is on disk now, without the passages moderators hid."""
     corpus = load_corpus(settings.corpus)
     return build_index(
         corpus,
         encoder=encoder,
         cache=EmbeddingCache(settings.cache / "embeddings"),
-        hidden=hidden,
+        hidden=[entry.span for entry in load_hidden(settings.corpus)],
         off_topic=sidebar_texts(corpus, settings.corpus) if encoder is not None else (),
         dictionary=dictionary_words(),
     )

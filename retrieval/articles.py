@@ -158,6 +158,10 @@ def article_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("*.md") if not p.name.startswith((".", "_")) and p.name != "README.md")
 
 
+# Files beside the articles that change what may be quoted, so they count in the version.
+VERSIONED_EXTRAS = ("hidden.yaml",)
+
+
 def load_corpus(folder: Path | str) -> Corpus:
     """Every curated article in the folder; fails on the first malformed one, naming it."""
     folder = Path(folder)
@@ -181,4 +185,7 @@ def load_corpus(folder: Path | str) -> Corpus:
             raise MalformedArticle(path, f"id {article.id!r} is already used by {seen[article.id].name}")
         seen[article.id] = path
         articles.append(article)
+    for extra in VERSIONED_EXTRAS:
+        if (folder / extra).is_file():
+            digest.update(extra.encode() + b"\0" + (folder / extra).read_bytes())
     return Corpus(tuple(articles), digest.hexdigest()[:16])

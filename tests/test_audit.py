@@ -60,17 +60,17 @@ def pragma(path: Path, name: str):
 
 
 @pytest.mark.asyncio
-async def test_open_creates_the_folder_and_a_wal_database_at_version_1(tmp_path):
+async def test_open_creates_the_folder_and_a_wal_database_at_the_latest_version(tmp_path):
     path = tmp_path / "nested" / "deeper" / "audit.db"
     log = await AuditLog.open(path)
     await log.close()
 
     assert path.is_file()
     assert pragma(path, "journal_mode") == "wal"
-    assert pragma(path, "user_version") == 1 == len(audit.MIGRATIONS)
+    assert pragma(path, "user_version") == len(audit.MIGRATIONS) == 2
     with sqlite3.connect(path) as db:
         tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert {"answers", "quotes", "feedback"} <= tables
+    assert {"answers", "quotes", "feedback", "moderation"} <= tables
 
 
 @pytest.mark.asyncio
@@ -85,7 +85,7 @@ async def test_reopening_keeps_the_records_and_runs_no_migration_twice(tmp_path,
         async with await AuditLog.open(path) as log:
             assert (await log.get(audit_id)).question == "What happened at the airport?"
 
-    assert pragma(path, "user_version") == 2
+    assert pragma(path, "user_version") == len(audit.MIGRATIONS)
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT count(*) FROM upgraded").fetchone() == (1,)
 
@@ -100,7 +100,7 @@ async def test_a_failing_migration_leaves_the_log_as_it_was(tmp_path, monkeypatc
     with pytest.raises(AuditUnavailable, match="no such table: no_such_table"):
         await AuditLog.open(path)
 
-    assert pragma(path, "user_version") == 1
+    assert pragma(path, "user_version") == len(audit.MIGRATIONS) - 1
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT name FROM sqlite_master WHERE name = 'half'").fetchall() == []
 
@@ -111,9 +111,35 @@ async def test_a_log_from_a_newer_storybot_is_refused_untouched(tmp_path):
     with sqlite3.connect(path) as db:
         db.execute("PRAGMA user_version = 7")
 
-    with pytest.raises(AuditSchemaTooNew, match=rf"{re.escape(str(path))}.*version 7 .* up to 1\b"):
+    with pytest.raises(AuditSchemaTooNew, match=rf"{re.escape(str(path))}.*version 7 .* up to {len(audit.MIGRATIONS)}\b"):
         await AuditLog.open(path)
     assert pragma(path, "journal_mode") == "delete"  # not switched to WAL either
+
+
+@pytest.mark.asyncio
+async def test_a_log_of_the_first_version_is_upgraded_keeping_its_records(tmp_path, monkeypatch):
+    path = tmp_path / "audit.db"
+    with monkeypatch.context() as m:
+        m.setattr(audit, "MIGRATIONS", audit.MIGRATIONS[:1])
+        async with await AuditLog.open(path) as log:
+            audit_id = await log.record_answer(answer())
+    assert pragma(path, "user_version") == 1
+    async with await AuditLog.open(path) as log:
+        assert (await log.get(audit_id)).question == "What happened at the airport?"
+        await log.record_moderation("hide", doc_id="a", start=0, end=5, reason="legal", answer_id=audit_id, user_name="mod")
+    assert pragma(path, "user_version") == len(audit.MIGRATIONS)
+
+
+@pytest.mark.asyncio
+async def test_hiding_and_unhiding_are_recorded_with_who_and_why(tmp_path):
+    async with await AuditLog.open(tmp_path / "audit.db") as log:
+        await log.record_moderation("hide", doc_id="lbc", start=10, end=50, reason="  misattributed  ", user_id=9, user_name="mod")
+        await log.record_moderation("unhide", doc_id="lbc", start=10, end=50, reason="checked", user_name="mod2")
+        with pytest.raises(ValueError, match="unknown moderation action 'delete'"):
+            await log.record_moderation("delete", doc_id="lbc", start=1, end=2, reason="x")
+        latest, first = await log.moderation()
+    assert (first.action, first.doc_id, first.start, first.end, first.reason, first.user_id) == ("hide", "lbc", 10, 50, "misattributed", "9")
+    assert (latest.action, latest.user_name) == ("unhide", "mod2")
 
 
 def parent_is_a_file(tmp_path: Path) -> Path:

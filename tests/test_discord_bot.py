@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -15,9 +17,11 @@ from retrieval.answer import NO_ANSWER
 from retrieval.evaluation import is_verbatim
 
 from bot.audit import AuditLog
+from bot.live import Reloader
+from bot.settings import from_env
 from bot.discord_bot import ERROR_MESSAGE, StoryBot, use_endpoints
 from bot.service import AnswerService
-from conftest import CORPUS
+from conftest import CORPUS, write_corpus
 from fake_discord import BASIC_PERMISSIONS, EPHEMERAL, GUILD_ID, MANAGE_MESSAGES, FakeDiscord
 
 MODERATOR = BASIC_PERMISSIONS | MANAGE_MESSAGES
@@ -30,10 +34,12 @@ class Env:
     bot: StoryBot
     audit: AuditLog
     service: AnswerService
+    reloader: Reloader
+    corpus: Path  # the bot's own copy of the corpus
 
 
-async def start_bot(fake: FakeDiscord, service: AnswerService, audit: AuditLog, **options) -> tuple[StoryBot, asyncio.Task]:
-    bot = StoryBot(service=service, audit=audit, guild_ids=(GUILD_ID,), corpus_folder=CORPUS, **{"cooldown_seconds": 0, **options})
+async def start_bot(fake: FakeDiscord, service: AnswerService, audit: AuditLog, reloader: Reloader) -> tuple[StoryBot, asyncio.Task]:
+    bot = StoryBot(service=service, audit=audit, reloader=reloader, guild_ids=(GUILD_ID,), cooldown_seconds=0)
     task = asyncio.create_task(bot.start(fake.token))
     await fake.wait_until(lambda: fake.command_bodies.get(GUILD_ID), 10, "command sync")
     ready = fake.ready_count + fake.resumed_count
@@ -47,15 +53,18 @@ async def stop_bot(bot: StoryBot, task: asyncio.Task) -> None:
 
 
 @pytest_asyncio.fixture
-async def env(hybrid_index, tmp_path):
+async def env(hybrid_index, encoder, tmp_path):
     saved = (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY)
+    shutil.copytree(CORPUS, tmp_path / "corpus", ignore=shutil.ignore_patterns(".cache"))
+    settings = from_env({"STORYBOT_CACHE": str(tmp_path / "cache")}, tmp_path)
     async with FakeDiscord(heartbeat_interval_ms=500) as fake:
         use_endpoints(fake.api_base, fake.gateway_url)
         audit = await AuditLog.open(tmp_path / "audit.db")
         service = AnswerService(hybrid_index)
-        bot, task = await start_bot(fake, service, audit)
+        reloader = Reloader(settings, service, encoder)
+        bot, task = await start_bot(fake, service, audit, reloader)
         try:
-            yield Env(fake, bot, audit, service)
+            yield Env(fake, bot, audit, service, reloader, settings.corpus)
         finally:
             await stop_bot(bot, task)
             await service.close()
@@ -81,11 +90,12 @@ async def test_login_identify_and_commands_synced_to_the_guild(env):
     fake = env.fake
     assert fake.identify_payloads[0]["token"] == fake.token
     commands = {c["name"]: c for c in fake.command_bodies[GUILD_ID]}
-    assert set(commands) == {"ask", "sources", "help", "audit"}
+    assert set(commands) == {"ask", "sources", "help", "timeline", "reload", "audit"}
+    assert int(commands["reload"]["default_member_permissions"]) == MANAGE_MESSAGES
     [question] = commands["ask"]["options"]
     assert (question["name"], question["required"], question["max_length"]) == ("question", True, 1000)
     assert int(commands["audit"]["default_member_permissions"]) == MANAGE_MESSAGES
-    assert {o["name"] for o in commands["audit"]["options"]} == {"recent", "show", "reported", "stats", "verify"}
+    assert {o["name"] for o in commands["audit"]["options"]} == {"recent", "show", "reported", "stats", "verify", "hide", "unhide"}
     assert None not in fake.command_bodies  # guild ids given: no global sync
 
 
@@ -193,7 +203,7 @@ async def test_buttons_keep_working_after_a_restart(env):
     await ask(env.fake, "who is julie verhaar")
     [entry] = await env.audit.recent(1)
     await env.bot.close()  # the fixture's bot is gone; a new process would start like this
-    bot, task = await start_bot(env.fake, env.service, env.audit)
+    bot, task = await start_bot(env.fake, env.service, env.audit, env.reloader)
     try:
         pressed = await env.fake.press_button(f"storybot:not_helpful:{entry.id}")
         await env.fake.wait_for_response(pressed.id)
@@ -269,3 +279,49 @@ async def test_an_answer_is_sent_even_when_the_audit_log_fails(env, caplog, monk
         _, _, final = await ask(env.fake, "who is julie verhaar")
     assert "Verhaar" in final.json["embeds"][0]["description"] and not final.json.get("components")
     assert "AUDIT RECORD LOST" in caplog.text
+
+
+@pytest.mark.asyncio
+async def test_timeline_shows_the_arc_by_date_with_first_sentences(env, corpus):
+    sent = await env.fake.slash("timeline")
+    reply = await env.fake.wait_for_response(sent.id)
+    text = reply.json["data"]["embeds"][0]["description"]
+    assert text.index("2021-02-24") < text.index("2021-05-07")
+    assert "re-designated jailed Kremlin critic" in text and "no longer considers" in text
+
+
+@pytest.mark.asyncio
+async def test_reload_picks_up_a_new_article_and_says_what_changed(env, tiny_articles):
+    write_corpus(env.corpus, tiny_articles[0])
+    sent = await env.fake.slash("reload", permissions=MODERATOR)
+    reply = await env.fake.wait_for_response(sent.id, "final", timeout=30)
+    assert f"added {tiny_articles[0].id}" in reply.json["content"] and reply.json["flags"] & EPHEMERAL
+    _, _, final = await ask(env.fake, "what did the court say about the U.S.-style colony?")
+    assert "The Gazette" in final.json["embeds"][0]["fields"][0]["value"]
+    sent = await env.fake.slash("reload", permissions=BASIC_PERMISSIONS)
+    refused = await env.fake.wait_for_response(sent.id)
+    assert "Only moderators" in refused.json["data"]["content"]
+
+
+@pytest.mark.asyncio
+async def test_a_hidden_passage_is_never_quoted_again_until_unhidden(env):
+    _, _, first = await ask(env.fake, "who is julie verhaar")
+    [entry] = await env.audit.recent(1)
+    quote = entry.quotes[0]
+    sent = await env.fake.slash("audit hide", {"id": entry.id, "quote_number": 1, "reason": "misattributed"}, permissions=MODERATOR, username="mod")
+    reply = await env.fake.wait_for_response(sent.id, timeout=30)
+    assert "is now hidden" in str(reply.json)
+    for _ in range(2):  # also once the answer cache would have had it
+        _, _, again = await ask(env.fake, "who is julie verhaar")
+        [latest] = await env.audit.recent(1)
+        assert all(not (q.doc_id == quote.doc_id and q.start < quote.end and quote.start < q.end) for q in latest.quotes)
+    [record] = await env.audit.moderation()
+    assert (record.action, record.doc_id, record.start, record.end, record.reason, record.user_name) == (
+        "hide", quote.doc_id, quote.start, quote.end, "misattributed", "mod")
+
+    sent = await env.fake.slash("audit unhide", {"id": entry.id, "quote_number": 1, "reason": "checked again"}, permissions=MODERATOR)
+    reply = await env.fake.wait_for_response(sent.id, timeout=30)
+    assert "may be quoted again" in str(reply.json)
+    _, _, restored = await ask(env.fake, "who is julie verhaar")
+    [latest] = await env.audit.recent(1)
+    assert (latest.quotes[0].doc_id, latest.quotes[0].start) == (quote.doc_id, quote.start)

@@ -1,0 +1,87 @@
+"""A running bot's index: swapped whole when the corpus changes, never failing a question."""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from retrieval.articles import Article, load_corpus
+
+from bot import engine
+from bot.live import Reloader
+from bot.service import AnswerService
+from bot.settings import from_env
+from conftest import write_corpus
+
+NEW = Article(id="courier-2021-06-03", title="Amnesty publishes its review", outlet="The Courier", published="2021-06-03",
+              body="Amnesty published the Kestrel Review of its prisoner of conscience policy on 3 June 2021.")
+
+
+@pytest.fixture
+def live(tmp_path, tiny_articles):
+    write_corpus(tmp_path / "corpus", *tiny_articles)
+    settings = from_env({"STORYBOT_MODEL": "none"}, tmp_path)
+    return settings, AnswerService(engine.build(settings, None))
+
+
+@pytest.mark.asyncio
+async def test_the_watcher_picks_up_a_new_article_by_itself(live):
+    settings, service = live
+    reloader = Reloader(settings, service)
+    watcher = asyncio.create_task(reloader.watch(interval=0.05))
+    try:
+        write_corpus(settings.corpus, NEW)
+        for _ in range(100):
+            if any(a.id == NEW.id for a in service.index.corpus.articles):
+                break
+            await asyncio.sleep(0.05)
+        result = await service.ask("what is the kestrel review")
+        assert result.passages[0].doc_id == NEW.id
+    finally:
+        watcher.cancel()
+        await service.close()
+
+
+@pytest.mark.asyncio
+async def test_a_broken_article_keeps_the_old_index_and_says_why(live, caplog):
+    settings, service = live
+    reloader = Reloader(settings, service)
+    before = service.index
+    (settings.corpus / "broken.md").write_text("---\nid: [\n---\nbody\n", encoding="utf-8")
+    watcher = asyncio.create_task(reloader.watch(interval=0.05))
+    with caplog.at_level(logging.ERROR):
+        await asyncio.sleep(0.4)
+    watcher.cancel()
+    assert service.index is before and "broken.md" in caplog.text
+    assert caplog.text.count("cannot be loaded") == 1  # said once, not every poll
+    await service.close()
+
+
+@pytest.mark.asyncio
+async def test_questions_in_flight_during_a_swap_are_all_answered(live):
+    settings, service = live
+    reloader = Reloader(settings, service)
+    old = service.index.corpus.version
+    questions = [f"was the status withdrawn {n}" for n in range(200)]
+    asking = asyncio.gather(*(service.ask(q) for q in questions))
+    write_corpus(settings.corpus, NEW)
+    report = await reloader.reload()
+    answers = await asking  # raises if any question failed
+    assert len(answers) == 200 and {a.corpus_version for a in answers} <= {old, report.version_after}
+    assert report.added == (NEW.id,) and "added courier-2021-06-03" in report.text()
+    await service.close()
+
+
+@pytest.mark.asyncio
+async def test_repeated_questions_come_from_the_cache_until_the_corpus_changes(live):
+    settings, service = live
+    first = await service.ask("was the status withdrawn")
+    batches = service.batches
+    again = await service.ask("  Was the status WITHDRAWN ")
+    assert service.batches == batches and again.passages == first.passages and again.question == "Was the status WITHDRAWN"
+    write_corpus(settings.corpus, NEW)
+    await Reloader(settings, service).reload()
+    await service.ask("was the status withdrawn")
+    assert service.batches == batches + 1
+    await service.close()
