@@ -1,0 +1,39 @@
+"""Answers as embeds stay inside Discord's limits and never ping or format by accident."""
+from __future__ import annotations
+
+from retrieval.answer import Answer, Quote
+
+from bot.embeds import DESCRIPTION_LIMIT, ELLIPSIS, FIELD_LIMIT, TOTAL_LIMIT, answer_embed
+
+
+def quote(n: int, text: str, published: str = "2021-02-24", url: str | None = None) -> Quote:
+    return Quote(text, f"doc-{n}", f"Title {n} " + "very long " * 20, "Outlet", published, url, "opinion" if n == 2 else "news", 0, len(text), 0.5)
+
+
+def make(*quotes: Quote, question: str = "why?") -> Answer:
+    return Answer(question, False, "hybrid", quotes, "v1", "m", 1.0)
+
+
+def test_huge_quotes_and_sources_are_shortened_with_a_marked_ellipsis():
+    long_url = "https://example.org/" + "x" * 900
+    embed = answer_embed(make(*(quote(n, f"Sentence {n}. " + "word " * 2000, url=long_url) for n in (1, 2, 3))))
+    assert len(embed.description) <= DESCRIPTION_LIMIT and ELLIPSIS in embed.description
+    assert all(len(field.value) <= FIELD_LIMIT for field in embed.fields)
+    assert len(embed) <= TOTAL_LIMIT
+    assert all(f"[{n}]" in embed.description for n in (1, 2, 3))  # every quote keeps its citation number
+
+
+def test_the_question_echo_is_inert_and_short():
+    embed = answer_embed(make(quote(1, "A quote."), question="@everyone **bold** <@123> " + "why " * 100))
+    assert "@everyone" not in embed.title and "**bold**" not in embed.title and len(embed.title) <= 200
+
+
+def test_opinion_is_marked_and_dates_shown_when_quotes_differ_in_date():
+    embed = answer_embed(make(quote(1, "Earlier."), quote(2, "Later.", published="2021-05-07")))
+    assert "**OPINION**" in embed.fields[0].value
+    assert "(2021-02-24)" in embed.description and "(2021-05-07)" in embed.description
+
+
+def test_one_date_is_not_repeated_under_every_quote():
+    embed = answer_embed(make(quote(1, "One."), quote(3, "Two.")))
+    assert "(2021-02-24)" not in embed.description
