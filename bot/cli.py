@@ -13,6 +13,7 @@ from retrieval.answer import Answer, answer, normalise_question
 from retrieval.errors import BadQuestion, StorybotError
 
 from bot import audit_cli, engine, formatting
+from bot import corpus_cli
 from bot import settings as settings_module
 from bot.settings import BadSetting, Settings
 
@@ -146,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
 
     audit_cli.add_parser(sub)
+    corpus_cli.add_parser(sub)
     return parser
 
 

@@ -7,14 +7,19 @@ names. Nothing is written until everything has been checked, and then all at onc
 
 HTML: the words of a page are not a substring of its markup (tags, entities), so the text
 trafilatura extracts from the page (offline: the file is parsed, nothing is fetched) is saved
-beside the page as `<NNN>_<sha>.extracted.txt`, one block of the page to a paragraph, under
-the page's headline. The article's `raw` field names that file: it is what the provenance
-test reads, and it is a pure function of the page, which stays beside it.
+beside the page as `<NNN>_<sha>.extracted.txt`: one block of the page to a paragraph, from
+the page's headline on (the title from the page's metadata is put first when the extracted
+text starts with the body). The article's `raw` field names that file: it is what the
+provenance test and `check_corpus` read, and it is made from the page, which stays beside it.
+A plain text file is its own raw file.
 
 Markdown: front matter fills metadata; the markup (`#` and `>` marks, list markers,
 emphasis, `[text](url)` links, images) is removed and the plain text is saved beside the
 `.md` as `<NNN>_<sha>.extracted.txt` in the same way, so a quote never carries `**` or a URL.
-Only markup is removed: no word is added or changed.
+Only markup is removed: no word of the body is added or changed.
+
+Metadata: what the user gives (`--title`, `--outlet`, ...) wins over what the file says, and
+what neither says stays None; `kind` alone has a default (news), as the format requires one.
 """
 from __future__ import annotations
 
@@ -121,8 +126,7 @@ def _decode(name: str, data: bytes) -> str:
 
 
 def _sniff(text: str) -> SourceKind:
-    head = text.lstrip()[:15].lower()
-    if head.startswith(("<!doctype", "<html", "<")):
+    if text.lstrip().startswith("<"):  # <!doctype html>, <html>, or a fragment such as <article>
         return SourceKind.HTML
     if _FRONT_MATTER.match(text):
         return SourceKind.MARKDOWN
@@ -311,25 +315,29 @@ def _markdown_text(source: RawSource) -> tuple[str, Metadata]:
 # --- making the article -------------------------------------------------------------------
 
 
-def _first_block(text: str) -> str:
-    return squash(text.strip().split("\n\n", 1)[0]) if text.strip() else ""
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+_HEADLINE_WITHIN = 3  # a kicker or breadcrumb may stand above the headline, never more
 
 
 def _headed(name: str, text: str, title: str | None) -> str:
     """The text with its headline as the first block, which clean() takes as the headline.
 
-    The first block is the headline when it is the title, or reads as one (no end
-    punctuation). Otherwise it is a paragraph and the known title goes above it: a real
-    paragraph is never taken for the headline and dropped.
+    A block among the first few that is the title is the headline; what stood above it (a
+    kicker, a breadcrumb) is not the story. Otherwise the first block is the headline when it
+    reads as one (no end punctuation), and else it is a paragraph and the known title goes
+    above it: a real paragraph is never taken for the headline and dropped.
     """
-    first = _first_block(text)
-    if title and first.casefold() == squash(title).casefold():
-        return text.strip() + "\n"
+    text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    blocks = _BLANK_LINE.split(text)
+    for number, block in enumerate(blocks[:_HEADLINE_WITHIN]):
+        if title and squash(block).casefold() == squash(title).casefold():
+            return "\n\n".join(blocks[number:]) + "\n"
+    first = squash(blocks[0])
     if first and not is_terminal(first) and not first.endswith((",", ":", ";")):
-        return text.strip() + "\n"
+        return text + "\n"
     if not title:
         raise IngestError(name, "no title: none found in the file and none given (use --title)")
-    return f"{squash(title)}\n\n{text.strip()}\n"
+    return f"{squash(title)}\n\n{text}\n"
 
 
 def _covered(paragraphs: tuple[str, ...], body: str) -> float:
@@ -455,10 +463,9 @@ def _verify(folder: Path, article: Article) -> None:
         written = load_corpus(folder).article(article.id)
     except (MalformedArticle, KeyError, OSError) as exc:
         raise IngestError(folder, f"the corpus does not load with the new article, so it was not added: {exc}") from None
-    problems = [p for p in check_corpus(folder) if Path(p.path).name == f"{article.id}.md"]
+    problems = [p.problem for p in check_corpus(folder) if Path(p.path).name == f"{article.id}.md"]
     if written != article or problems:
-        raise IngestError(folder / f"{article.id}.md", "the written article does not read back as made: "
-                          + "; ".join(p.problem for p in problems))
+        raise IngestError(folder / f"{article.id}.md", "; ".join(problems) or "the written article does not read back as made")
 
 
 def _write_all(files: dict[Path, bytes], *, verify: Callable[[], None]) -> None:
@@ -473,7 +480,7 @@ def _write_all(files: dict[Path, bytes], *, verify: Callable[[], None]) -> None:
             target.parent.mkdir(parents=True, exist_ok=True)
             handle, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
             temps[target] = Path(temp)
-            os.chmod(temp, 0o666 & ~_umask())  # mkstemp makes 0600; the corpus is shared like any file
+            os.chmod(temp, 0o644)  # mkstemp makes 0600; curated files are read by everyone, like the seeds
             with os.fdopen(handle, "wb") as out:
                 out.write(data)
                 out.flush()
@@ -490,12 +497,6 @@ def _write_all(files: dict[Path, bytes], *, verify: Callable[[], None]) -> None:
             if made.is_dir() and not any(made.iterdir()):
                 made.rmdir()
         raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 # --- checking -----------------------------------------------------------------------------
