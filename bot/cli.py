@@ -101,6 +101,16 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if report.quotes_not_verbatim == 0 else 1
 
 
+def cmd_timeline(args: argparse.Namespace, settings: Settings) -> int:
+    from retrieval.articles import load_corpus
+    from retrieval.timeline import timeline
+
+    for entry in timeline(load_corpus(settings.corpus)):
+        print(f"{entry.article.published or 'undated'}  {formatting.article_citation(entry.article)}")
+        print(f"    “{entry.quote}”")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.discord_token:
         raise UsageError(
@@ -142,6 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("file", type=Path)
     ev.add_argument("--mode", choices=("hybrid", "bm25"), default="hybrid", help="bm25 evaluates the fallback")
     ev.set_defaults(func=cmd_eval)
+
+    timeline_parser = sub.add_parser("timeline", help="the articles by date, each with its first sentence")
+    timeline_parser.set_defaults(func=cmd_timeline)
 
     run = sub.add_parser("run", help="run the Discord bot (needs DISCORD_TOKEN)")
     run.set_defaults(func=cmd_run)

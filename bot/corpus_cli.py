@@ -2,14 +2,19 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 from retrieval.articles import Article, load_corpus
+from retrieval.hiding import HIDDEN_FILE, HiddenEntry, hide, unhide
 from retrieval.ingest import BadOption, IngestError, add_article, check_corpus, check_options, read_source
 
+from bot.audit import AuditLog
+from bot.recording import current_user
 from bot.settings import Settings
 
 
@@ -76,6 +81,33 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def _record(settings: Settings, action: str, doc_id: str, start: int, end: int, reason: str | None) -> None:
+    async with await AuditLog.open(settings.db) as audit:
+        await audit.record_moderation(action, doc_id=doc_id, start=start, end=end, reason=reason, user_name=current_user())
+
+
+def cmd_hide(args: argparse.Namespace, settings: Settings) -> int:
+    corpus = load_corpus(settings.corpus)
+    entry = HiddenEntry(args.doc_id, args.start, args.end, args.reason, by=current_user(), at=datetime.now(timezone.utc).isoformat())
+    added = hide(settings.corpus, corpus, entry)  # checks the span before anything is written
+    if added:
+        asyncio.run(_record(settings, "hide", args.doc_id, args.start, args.end, args.reason))
+    text = corpus.article(args.doc_id).body[args.start : args.end]
+    print(f"{args.doc_id}[{args.start}:{args.end}] {'is now hidden' if added else 'was already hidden'}: {text[:120]!r}")
+    return 0
+
+
+def cmd_unhide(args: argparse.Namespace, settings: Settings) -> int:
+    removed = unhide(settings.corpus, args.doc_id, args.start, args.end)
+    if removed is None:
+        print(f"storybot: {args.doc_id}[{args.start}:{args.end}] is not hidden; hidden spans are listed in "
+              f"{_shown(settings.corpus / HIDDEN_FILE)}", file=sys.stderr)
+        return 1
+    asyncio.run(_record(settings, "unhide", args.doc_id, args.start, args.end, args.reason))
+    print(f"{args.doc_id}[{args.start}:{args.end}] may be quoted again")
+    return 0
+
+
 def cmd_corpus(args: argparse.Namespace, settings: Settings) -> int:
     try:
         return args.action(args, settings)
@@ -88,7 +120,7 @@ def cmd_corpus(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    corpus = sub.add_parser("corpus", help="the curated articles: add, list, show, check")
+    corpus = sub.add_parser("corpus", help="the curated articles: add, list, show, check, hide, unhide")
     actions = corpus.add_subparsers(dest="corpus_action", metavar="ACTION", required=True)
 
     add = actions.add_parser("add", help="add an article from a saved web page (.html), a .txt or a .md file")
@@ -107,4 +139,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     actions.add_parser("check", help="check every article against its raw file (exit 1 on any problem)").set_defaults(
         action=cmd_check
     )
+    for name, action, what in (("hide", cmd_hide, "never quote this span again"), ("unhide", cmd_unhide, "allow a hidden span again")):
+        parser = actions.add_parser(name, help=f"{what} (recorded in the audit log)")
+        parser.add_argument("doc_id")
+        parser.add_argument("start", type=int)
+        parser.add_argument("end", type=int)
+        parser.add_argument("--reason", required=(name == "hide"), help="why (recorded)")
+        parser.set_defaults(action=action)
     corpus.set_defaults(func=cmd_corpus)

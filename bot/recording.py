@@ -15,7 +15,7 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def _user() -> str | None:
+def current_user() -> str | None:
     try:
         return getpass.getuser()
     except (KeyError, OSError):
@@ -36,7 +36,7 @@ def open_recorder(settings: Settings, *, enabled: bool) -> Iterator[Callable[[An
         loop.close()
         yield lambda answer: None
         return
-    user = _user()
+    user = current_user()
 
     def record(answer: Answer) -> None:
         try:

@@ -139,3 +139,33 @@ def test_an_unusable_audit_log_warns_and_still_answers(workdir, capsys, monkeypa
     monkeypatch.setenv("STORYBOT_DB", str(workdir / "afile" / "audit.db"))
     code, out, err = run(capsys, "ask", "mandela")
     assert code == 0 and "Mandela" in out and "will not be recorded" in err
+
+
+def test_timeline_lists_the_articles_by_date_with_first_sentences(workdir, capsys):
+    code, out, _ = run(capsys, "timeline")
+    assert code == 0
+    assert out.index("2021-02-24") < out.index("2021-05-07")
+    assert "“Amnesty International has re-designated jailed Kremlin critic" in out
+
+
+def test_hide_and_unhide_from_the_command_line(workdir, capsys):
+    code, out, _ = run(capsys, "ask", "--json", "who is leonid volkov")
+    quote = json.loads(out)["passages"][0]
+    span = [quote["doc_id"], str(quote["start"]), str(quote["end"])]
+    code, out, err = run(capsys, "corpus", "hide", *span, "--reason", "legal request")
+    assert code == 0 and "is now hidden" in out, err
+    again = json.loads(run(capsys, "ask", "--json", "who is leonid volkov")[1])
+    assert all(not (p["doc_id"] == quote["doc_id"] and p["start"] < quote["end"] and quote["start"] < p["end"]) for p in again["passages"])
+    assert run(capsys, "corpus", "unhide", *span, "--reason", "cleared")[0] == 0
+    assert json.loads(run(capsys, "ask", "--json", "who is leonid volkov")[1])["passages"][0]["start"] == quote["start"]
+    import sqlite3
+
+    with sqlite3.connect(workdir / "storybot.db") as db:
+        rows = db.execute("SELECT action, doc_id, reason FROM moderation ORDER BY id").fetchall()
+    assert rows == [("hide", quote["doc_id"], "legal request"), ("unhide", quote["doc_id"], "cleared")]
+
+
+@pytest.mark.parametrize(("span", "problem"), [(["nope", "0", "5"], "no such article"), (["rfi-2021-02-24", "5", "999999"], "not inside")])
+def test_hiding_a_span_that_is_not_there_is_refused(workdir, capsys, span, problem):
+    code, _, err = run(capsys, "corpus", "hide", *span, "--reason", "x")
+    assert code == 1 and problem in err and not (workdir / "corpus" / "hidden.yaml").exists()
