@@ -1,6 +1,7 @@
 """Passages are sentence-aligned spans of the curated text."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from retrieval.articles import Article
@@ -51,3 +52,16 @@ def test_tokens_fold_case_diacritics_possessives_hyphens_and_inflection(a, b):
 def test_question_words_are_not_evidence():
     assert tokenize("what why who when is the") == []
     assert fold("Alexeï") == "alexei"
+
+
+@pytest.mark.parametrize("question", ["why was the status revoked", "Mandela apartheid", "hate speech hate", "nothing here xyz", ""])
+def test_bm25_scores_are_rank_bm25s_own(question, bm25_index):
+    bm25 = bm25_index.bm25
+    expected = bm25.model.get_scores(bm25.query_tokens(question)) if bm25.query_tokens(question) else 0
+    assert np.allclose(bm25.scores(question), expected)
+
+
+def test_typos_are_read_as_corpus_words_but_real_words_are_left_alone(bm25_index):
+    bm25 = bm25_index.bm25
+    assert bm25.spell("hunger strke krivoshev") == "hunger strike krivosheev"
+    assert bm25.spell("weather restored") == "weather restored"  # real words, though close to "whether", "resorted"
