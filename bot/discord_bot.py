@@ -228,15 +228,21 @@ class AuditGroup(app_commands.Group):
         bot: StoryBot = interaction.client  # type: ignore[assignment]
         await self._show(interaction, audit_views.entries_text(await bot.audit.recent(limit)))
 
-    @app_commands.command(name="show", description="One answer in full: question, quotes, scores, feedback")
-    async def show(self, interaction: discord.Interaction, id: int) -> None:
+    @staticmethod
+    async def _entry(interaction: discord.Interaction, id: int):
+        """The audited answer, or None once the moderator has been told there is none."""
         bot: StoryBot = interaction.client  # type: ignore[assignment]
         try:
-            entry = await bot.audit.get(id)
+            return await bot.audit.get(id)
         except UnknownAuditId as exc:
             await _reply(interaction, str(exc))
-            return
-        await self._show(interaction, audit_views.entry_text(entry))
+            return None
+
+    @app_commands.command(name="show", description="One answer in full: question, quotes, scores, feedback")
+    async def show(self, interaction: discord.Interaction, id: int) -> None:
+        entry = await self._entry(interaction, id)
+        if entry is not None:
+            await self._show(interaction, audit_views.entry_text(entry))
 
     @app_commands.command(name="reported", description="Answers members reported, newest first")
     async def reported(self, interaction: discord.Interaction) -> None:
@@ -251,20 +257,15 @@ class AuditGroup(app_commands.Group):
     @app_commands.command(name="verify", description="Re-check that an answer's quotes are still verbatim in today's corpus")
     async def verify(self, interaction: discord.Interaction, id: int) -> None:
         bot: StoryBot = interaction.client  # type: ignore[assignment]
-        try:
-            entry = await bot.audit.get(id)
-        except UnknownAuditId as exc:
-            await _reply(interaction, str(exc))
+        entry = await self._entry(interaction, id)
+        if entry is None:
             return
         corpus = await asyncio.to_thread(load_corpus, bot.settings_corpus)
         await self._show(interaction, audit_views.verify_text(entry, verify(entry, corpus)))
 
     async def _quote_of(self, interaction: discord.Interaction, id: int, quote_number: int):
-        bot: StoryBot = interaction.client  # type: ignore[assignment]
-        try:
-            entry = await bot.audit.get(id)
-        except UnknownAuditId as exc:
-            await _reply(interaction, str(exc))
+        entry = await self._entry(interaction, id)
+        if entry is None:
             return None
         if not 1 <= quote_number <= len(entry.quotes):
             await _reply(interaction, f"Answer #{id} has {len(entry.quotes)} quotes; there is no quote {quote_number}.")

@@ -1,6 +1,7 @@
 """Shared fixtures: the real corpus, the real model (loaded once), and tiny hand-written corpora."""
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,17 @@ def hybrid_index(corpus, encoder, tmp_path_factory):
 @pytest.fixture(scope="session")
 def bm25_index(corpus):
     return build_index(corpus, encoder=None, dictionary=dictionary_words())
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    """A copy of the corpus in a temp working directory, nothing else."""
+    shutil.copytree(CORPUS, tmp_path / "corpus", ignore=shutil.ignore_patterns(".cache"))
+    monkeypatch.chdir(tmp_path)
+    for name in ("STORYBOT_CORPUS", "STORYBOT_CACHE", "STORYBOT_DB", "DISCORD_TOKEN", "STORYBOT_MODEL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("STORYBOT_MODEL", "none")  # BM25 keeps these fast; hybrid is tested in test_answer
+    return tmp_path
 
 
 def write_corpus(folder: Path, *articles: Article) -> Path:

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 
 import pytest
 
@@ -11,16 +10,6 @@ from bot.cli import main
 
 from conftest import CORPUS, DATA
 
-
-@pytest.fixture
-def workdir(tmp_path, monkeypatch):
-    """A copy of the corpus in a temp working directory, nothing else."""
-    shutil.copytree(CORPUS, tmp_path / "corpus", ignore=shutil.ignore_patterns(".cache"))
-    monkeypatch.chdir(tmp_path)
-    for name in ("STORYBOT_CORPUS", "STORYBOT_CACHE", "STORYBOT_DB", "DISCORD_TOKEN", "STORYBOT_MODEL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("STORYBOT_MODEL", "none")  # BM25 keeps these fast; hybrid is tested in test_answer
-    return tmp_path
 
 
 def run(capsys, *argv, stdin: str | None = None, monkeypatch=None):

@@ -5,7 +5,6 @@ import hashlib
 import io
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from retrieval.articles import load_corpus
 from retrieval.cleaning import provenance_holds
 from retrieval.ingest import IngestError, add_article, check_corpus, parse_date, read_source
 
-from conftest import CORPUS, DATA
+from conftest import DATA
 
 PAGES = DATA / "pages"
 GAZETTE = PAGES / "test-gazette-kestrel-review.html"
@@ -30,16 +29,6 @@ GAZETTE_PARAGRAPHS = (
     "“We got this wrong, and the review tells us how not to get it wrong again,” an Amnesty spokesperson told the Test Gazette.",
 )
 
-
-@pytest.fixture
-def workdir(tmp_path, monkeypatch):
-    """A copy of the corpus in a temp working directory, nothing else."""
-    shutil.copytree(CORPUS, tmp_path / "corpus", ignore=shutil.ignore_patterns(".cache"))
-    monkeypatch.chdir(tmp_path)
-    for name in ("STORYBOT_CORPUS", "STORYBOT_CACHE", "STORYBOT_DB", "DISCORD_TOKEN", "STORYBOT_MODEL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("STORYBOT_MODEL", "none")
-    return tmp_path
 
 
 def run(capsys, *argv, stdin: str | None = None, monkeypatch=None):
