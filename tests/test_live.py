@@ -85,3 +85,22 @@ async def test_repeated_questions_come_from_the_cache_until_the_corpus_changes(l
     await service.ask("was the status withdrawn")
     assert service.batches == batches + 1
     await service.close()
+
+
+@pytest.mark.asyncio
+async def test_a_reload_embeds_only_the_new_articles_passages_and_says_how_many(tmp_path, tiny_articles):
+    from test_embeddings import counting_encoder
+
+    write_corpus(tmp_path / "corpus", *tiny_articles)
+    settings = from_env({}, tmp_path)
+    encoder, seen = counting_encoder()
+    service = AnswerService(engine.build(settings, encoder))
+    seen.clear()
+    write_corpus(settings.corpus, NEW)
+    report = await Reloader(settings, service, encoder).reload()
+    new_passages = [p for p in service.index.passages if p.doc_id == NEW.id]
+    # each new passage is embedded alone and under its headline; nothing else is re-embedded
+    assert report.embedded == len(seen) == 2 * len(new_passages) > 0
+    assert all("Kestrel" in text for text in seen)
+    assert f"({report.embedded} newly embedded)" in report.text()
+    await service.close()
