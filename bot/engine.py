@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 
 from retrieval.articles import load_corpus
+from retrieval.chunking import SentenceStore
 from retrieval.curation import sidebar_texts
 from retrieval.embeddings import EmbeddingCache, Encoder, dictionary_words, load_encoder
 from retrieval.errors import ModelUnavailable
@@ -45,6 +46,7 @@ def build(settings: Settings, encoder: Encoder | None) -> Index:
         hidden=[entry.span for entry in load_hidden(settings.corpus)],
         off_topic=sidebar_texts(corpus, settings.corpus) if encoder is not None else (),
         dictionary=dictionary_words(),
+        sentences=SentenceStore(settings.cache / "sentences.json"),
     )
 
 

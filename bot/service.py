@@ -25,6 +25,9 @@ class AnswerService:
         self.cache_size = cache_size
         self._cache: OrderedDict[tuple[str, str, str], Answer] = OrderedDict()
         self._queue: asyncio.Queue[tuple[str, asyncio.Future[Answer]]] | None = None
+        # Questions queued or being answered, by cache key: a server asks the same thing many
+        # times at once, and each copy should wait for one answer, not compute its own.
+        self._pending: dict[tuple[str, str, str], asyncio.Future[Answer]] = {}
         self._worker: asyncio.Task | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="storybot-answer")
         self.batches = 0  # forward passes run, for benchmarks and tests
@@ -44,16 +47,22 @@ class AnswerService:
         """The answer to one question; BadQuestion (raised at once, before any queueing) for
         empty or over-long input."""
         text = normalise_question(question)
-        cached = self._cache.get(self._key(text))
+        key = self._key(text)
+        cached = self._cache.get(key)
         if cached is not None:
-            self._cache.move_to_end(self._key(text))
+            self._cache.move_to_end(key)
             return replace(cached, question=question.strip(), latency_ms=0.0)
+        pending = self._pending.get(key)
+        if pending is not None:
+            return replace(await asyncio.shield(pending), question=question.strip())
         if self._worker is None or self._worker.done():
             self._queue = asyncio.Queue()
             self._worker = asyncio.create_task(self._work(), name="storybot-answer-batches")
         future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
+        self._pending[key] = future
+        future.add_done_callback(lambda _: self._pending.pop(key, None))
         await self._queue.put((question, future))
-        return await future
+        return await asyncio.shield(future)
 
     async def _work(self) -> None:
         assert self._queue is not None

@@ -140,7 +140,7 @@ def answer_many(index: Index, questions: Sequence[str], policy: Policy = DEFAULT
         if vectors is not None:
             dense = index.dense.scores(vectors[n])
             off_topic = index.off_topic @ vectors[n] if index.off_topic is not None else None
-        ranked = fuse(sparse, dense, policy.fusion, dense_weight=policy.dense_weight)[: policy.candidates]
+        ranked = fuse(sparse, dense, policy.fusion, dense_weight=policy.dense_weight, limit=policy.candidates)
         candidates = [
             Candidate(i, index.passages[i], float(score), float(dense[i]) if dense is not None else 0.0)
             for i, score in ranked

@@ -21,6 +21,7 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import cached_property
 from enum import Enum
 from pathlib import Path
 
@@ -72,11 +73,12 @@ class Corpus:
     articles: tuple[Article, ...]
     version: str  # changes whenever any curated file changes
 
+    @cached_property
+    def _by_id(self) -> dict[str, Article]:
+        return {article.id: article for article in self.articles}
+
     def article(self, doc_id: str) -> Article:
-        for article in self.articles:
-            if article.id == doc_id:
-                return article
-        raise KeyError(doc_id)
+        return self._by_id[doc_id]
 
     def by_date(self) -> tuple[Article, ...]:
         return tuple(sorted(self.articles, key=lambda a: (a.published or "9999", a.id)))

@@ -6,9 +6,14 @@ the quote chooser never shows two overlapping spans.
 """
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import re
+import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Iterable
 
 import pysbd
@@ -63,6 +68,45 @@ def sentence_spans(paragraph: str) -> list[Span]:
     return spans
 
 
+class SentenceStore:
+    """Sentence spans of paragraphs already split, kept on disk by paragraph text.
+
+    pysbd is the slowest step of re-indexing a large corpus (about 24 s of a 38 s rebuild
+    at 100k passages); a paragraph that has not changed is never split twice."""
+
+    def __init__(self, path: Path | str | None) -> None:
+        self.path = Path(path) if path else None
+        self._spans: dict[str, list[list[int]]] = {}
+        self._dirty = False
+        if self.path is not None and self.path.exists():
+            try:
+                self._spans = json.loads(self.path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                self._spans = {}  # a damaged store is rebuilt, never trusted
+
+    def spans(self, paragraph: str) -> list[Span]:
+        key = hashlib.sha1(paragraph.encode("utf-8")).hexdigest()
+        stored = self._spans.get(key)
+        if stored is None:
+            stored = [[s.start, s.end] for s in sentence_spans(paragraph)]
+            self._spans[key] = stored
+            self._dirty = True
+        return [Span(start, end) for start, end in stored]
+
+    def save(self) -> None:
+        if self.path is None or not self._dirty:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(self._spans, handle)
+            os.replace(tmp, self.path)
+            self._dirty = False
+        except OSError:
+            pass  # costs time at the next start, never an answer
+
+
 def _paragraph_offsets(body: str) -> Iterable[tuple[int, str]]:
     offset = 0
     for paragraph in body.split("\n\n"):
@@ -70,13 +114,13 @@ def _paragraph_offsets(body: str) -> Iterable[tuple[int, str]]:
         offset += len(paragraph) + 2
 
 
-def chunk_article(article: Article) -> list[Passage]:
+def chunk_article(article: Article, store: SentenceStore | None = None) -> list[Passage]:
     # Windows may cross a paragraph break: news paragraphs are often one sentence, and the
     # next one explains it ("... withdrawn by Amnesty." / "Reason given: ...").
     spans = [
         Span(offset + s.start, offset + s.end)
         for offset, paragraph in _paragraph_offsets(article.body)
-        for s in sentence_spans(paragraph)
+        for s in (store.spans(paragraph) if store is not None else sentence_spans(paragraph))
     ]
     passages: list[Passage] = []
     for i, span in enumerate(spans):
@@ -91,5 +135,8 @@ def _passage(article: Article, start: int, end: int, sentences: int) -> Passage:
     return Passage(article.id, start, end, article.body[start:end], sentences)
 
 
-def chunk_corpus(articles: Iterable[Article]) -> tuple[Passage, ...]:
-    return tuple(p for article in articles for p in chunk_article(article))
+def chunk_corpus(articles: Iterable[Article], store: SentenceStore | None = None) -> tuple[Passage, ...]:
+    passages = tuple(p for article in articles for p in chunk_article(article, store))
+    if store is not None:
+        store.save()
+    return passages

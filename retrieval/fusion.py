@@ -30,7 +30,9 @@ def _ranks(scores: np.ndarray) -> np.ndarray:
     return ranks
 
 
-def fuse(sparse: np.ndarray, dense: np.ndarray | None, mode: Fusion, *, dense_weight: float = 0.7) -> list[tuple[int, float]]:
+def fuse(
+    sparse: np.ndarray, dense: np.ndarray | None, mode: Fusion, *, dense_weight: float = 0.7, limit: int | None = None
+) -> list[tuple[int, float]]:
     """(passage index, fused score) best first. `sparse` is BM25 relative to the query's
     weight (0 to 1, see BM25Retriever.relative_scores); with no dense scores it decides alone."""
     if dense is None:
@@ -41,5 +43,10 @@ def fuse(sparse: np.ndarray, dense: np.ndarray | None, mode: Fusion, *, dense_we
         fused = 1.0 / (RRF_K + _ranks(dense)) + np.where(sparse > 0, 1.0 / (RRF_K + _ranks(sparse)), 0.0)
     else:
         fused = dense_weight * dense + (1.0 - dense_weight) * sparse
-    order = np.argsort(-fused, kind="stable")
+    if limit is not None and limit < len(fused):
+        # Only the best `limit` are wanted: partition first, so a big corpus is not sorted whole.
+        top = np.argpartition(-fused, limit - 1)[:limit]
+        order = top[np.argsort(-fused[top], kind="stable")]
+    else:
+        order = np.argsort(-fused, kind="stable")
     return [(int(i), float(fused[i])) for i in order]

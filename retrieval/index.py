@@ -9,7 +9,7 @@ import numpy as np
 
 from retrieval.articles import Article, Corpus
 from retrieval.bm25 import BM25Retriever
-from retrieval.chunking import Passage, chunk_corpus
+from retrieval.chunking import Passage, SentenceStore, chunk_corpus
 from retrieval.embeddings import DenseRetriever, EmbeddingCache, Encoder
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,7 @@ def build_index(
     hidden: Iterable[HiddenSpan] = (),
     off_topic: Sequence[str] = (),
     dictionary: frozenset[str] = frozenset(),
+    sentences: SentenceStore | None = None,
 ) -> Index:
     """Chunk, drop hidden spans, and build BM25 and (given an encoder) the dense index.
 
@@ -70,7 +71,7 @@ def build_index(
     question about something that merely stood next to the story. `dictionary` holds real
     words that BM25's typo correction must leave alone."""
     hidden = tuple(hidden)
-    passages = tuple(p for p in chunk_corpus(corpus.articles) if not any(h.overlaps(p) for h in hidden))
+    passages = tuple(p for p in chunk_corpus(corpus.articles, sentences) if not any(h.overlaps(p) for h in hidden))
     dense = None
     embedded = 0
     negatives = None

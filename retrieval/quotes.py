@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Sequence
 
 from retrieval.chunking import Passage
@@ -29,8 +30,13 @@ def _overlaps(a: Passage, b: Passage) -> bool:
     return a.doc_id == b.doc_id and a.start < b.end and b.start < a.end
 
 
+@lru_cache(maxsize=65536)
+def _token_set(text: str) -> frozenset[str]:
+    return frozenset(tokenize(text))
+
+
 def _same_words(a: Passage, b: Passage) -> bool:
-    ta, tb = set(tokenize(a.text)), set(tokenize(b.text))
+    ta, tb = _token_set(a.text), _token_set(b.text)
     if not ta or not tb:
         return a.text == b.text
     shared = len(ta & tb)

@@ -65,3 +65,11 @@ def test_typos_are_read_as_corpus_words_but_real_words_are_left_alone(bm25_index
     bm25 = bm25_index.bm25
     assert bm25.spell("hunger strke krivoshev") == "hunger strike krivosheev"
     assert bm25.spell("weather restored") == "weather restored"  # real words, though close to "whether", "resorted"
+
+
+def test_sentence_spans_are_kept_on_disk_and_reused(tmp_path, corpus, monkeypatch):
+    from retrieval import chunking
+
+    first = chunk_corpus(corpus.articles, chunking.SentenceStore(tmp_path / "sentences.json"))
+    monkeypatch.setattr(chunking, "sentence_spans", lambda paragraph: pytest.fail("split again"))
+    assert chunk_corpus(corpus.articles, chunking.SentenceStore(tmp_path / "sentences.json")) == first

@@ -104,3 +104,12 @@ async def test_a_reload_embeds_only_the_new_articles_passages_and_says_how_many(
     assert all("Kestrel" in text for text in seen)
     assert f"({report.embedded} newly embedded)" in report.text()
     await service.close()
+
+
+@pytest.mark.asyncio
+async def test_the_same_question_asked_many_times_at_once_is_answered_once(live):
+    settings, service = live
+    answers = await asyncio.gather(*(service.ask(q) for q in ["was it withdrawn?", "Was it withdrawn?", "was  it withdrawn?"] * 30))
+    assert service.batches == 1 and len({a.passages for a in answers}) == 1
+    assert {a.question for a in answers} == {"was it withdrawn?", "Was it withdrawn?", "was  it withdrawn?"}
+    await service.close()
