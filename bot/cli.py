@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -93,7 +94,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
     questions = load_questions(args.file)
     if args.mode == "bm25":
-        settings = Settings(**{**settings.__dict__, "model": "none"})
+        settings = dataclasses.replace(settings, model="none")
     loaded = engine.load(settings)
     report = evaluate(lambda q: answer(loaded.index, q), loaded.index.corpus, questions)
     print(f"mode: {loaded.index.mode} ({loaded.index.model or 'no model'}), corpus {loaded.index.corpus.version}, file {args.file}")
