@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from retrieval.answer import Answer, answer, normalise_question
+from retrieval.answer import DEFAULT_POLICY, Answer, answer, normalise_question
+from retrieval.fusion import Fusion
 from retrieval.errors import BadQuestion, StorybotError
 
 from bot import audit_cli, engine, formatting
@@ -101,9 +102,11 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     questions = load_questions(args.file)
     if args.mode == "bm25":
         settings = dataclasses.replace(settings, model="none")
+    policy = dataclasses.replace(DEFAULT_POLICY, fusion=Fusion(args.fusion))
     loaded = engine.load(settings)
-    report = evaluate(lambda q: answer(loaded.index, q), loaded.index.corpus, questions)
-    print(f"mode: {loaded.index.mode} ({loaded.index.model or 'no model'}), corpus {loaded.index.corpus.version}, file {args.file}")
+    report = evaluate(lambda q: answer(loaded.index, q, policy), loaded.index.corpus, questions)
+    fusion = f", fusion {policy.fusion.value}" if loaded.index.dense is not None else ""
+    print(f"mode: {loaded.index.mode} ({loaded.index.model or 'no model'}{fusion}), corpus {loaded.index.corpus.version}, file {args.file}")
     print("\n".join(report.lines()))
     return 0 if report.quotes_not_verbatim == 0 else 1
 
@@ -158,6 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("eval", help="score the answers on a JSONL question set")
     ev.add_argument("file", type=Path)
     ev.add_argument("--mode", choices=("hybrid", "bm25"), default="hybrid", help="bm25 evaluates the fallback")
+    ev.add_argument("--fusion", choices=[f.value for f in Fusion], default=DEFAULT_POLICY.fusion.value,
+                    help=f"how hybrid combines its scores (default {DEFAULT_POLICY.fusion.value})")
     ev.set_defaults(func=cmd_eval)
 
     timeline_parser = sub.add_parser("timeline", help="the articles by date, each with its first sentence")

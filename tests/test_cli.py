@@ -67,6 +67,15 @@ def test_eval_reports_the_metrics(workdir, capsys):
         assert metric in out
 
 
+def test_eval_compares_fusions_and_refuses_an_unknown_one(workdir, capsys, monkeypatch):
+    monkeypatch.setenv("STORYBOT_MODEL", "")
+    code, out, _ = run(capsys, "eval", str(DATA / "holdout.jsonl"), "--fusion", "rrf")
+    assert code == 0 and "fusion rrf" in out
+    with pytest.raises(SystemExit) as exit_:
+        main(["eval", str(DATA / "holdout.jsonl"), "--fusion", "average"])
+    assert exit_.value.code == 2 and "invalid choice: 'average' (choose from 'blend', 'rrf', 'dense')" in capsys.readouterr().err
+
+
 def test_run_without_a_token_names_the_setting_and_the_example(workdir, capsys):
     code, _, err = run(capsys, "run")
     assert code == 2 and "DISCORD_TOKEN" in err and ".env.example" in err
