@@ -64,10 +64,10 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     if not from_stdin:
         question = " ".join(args.question)
         normalise_question(question)  # refuse bad input before the slow model load
-    loaded = engine.load(settings)
+    index = engine.load(settings)
     with open_recorder(settings, enabled=not args.no_audit) as record:
         if not from_stdin:
-            result = answer(loaded.index, question)
+            result = answer(index, question)
             record(result)
             _print_answer(result, args.json, sys.stdout)
             return 0
@@ -76,7 +76,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
             if not line.strip():
                 continue
             try:
-                result = answer(loaded.index, line.rstrip("\n"))
+                result = answer(index, line.rstrip("\n"))
             except BadQuestion as exc:
                 status = 2
                 error = {"question": line.strip()[:200], "error": str(exc)}
@@ -91,9 +91,9 @@ def cmd_repl(args: argparse.Namespace, settings: Settings) -> int:
     from bot.recording import open_recorder
     from bot.repl import run_repl
 
-    loaded = engine.load(settings)
+    index = engine.load(settings)
     with open_recorder(settings, enabled=not args.no_audit) as record:
-        return run_repl(loaded.index, history=settings.history_file, record=record)
+        return run_repl(index, history=settings.history_file, record=record)
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
@@ -103,10 +103,10 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     if args.mode == "bm25":
         settings = dataclasses.replace(settings, model="none")
     policy = dataclasses.replace(DEFAULT_POLICY, fusion=Fusion(args.fusion))
-    loaded = engine.load(settings)
-    report = evaluate(lambda q: answer(loaded.index, q, policy), loaded.index.corpus, questions)
-    fusion = f", fusion {policy.fusion.value}" if loaded.index.dense is not None else ""
-    print(f"mode: {loaded.index.mode} ({loaded.index.model or 'no model'}{fusion}), corpus {loaded.index.corpus.version}, file {args.file}")
+    index = engine.load(settings)
+    report = evaluate(lambda q: answer(index, q, policy), index.corpus, questions)
+    fusion = f", fusion {policy.fusion.value}" if index.dense is not None else ""
+    print(f"mode: {index.mode} ({index.model or 'no model'}{fusion}), corpus {index.corpus.version}, file {args.file}")
     print("\n".join(report.lines()))
     return 0 if report.quotes_not_verbatim == 0 else 1
 

@@ -272,6 +272,14 @@ class AuditGroup(app_commands.Group):
             return None
         return entry.quotes[quote_number - 1]
 
+    @staticmethod
+    async def _record_and_reload(interaction: discord.Interaction, action: str, quote, answer_id: int, reason: str) -> None:
+        """Who did what and why goes to the audit log; the new hidden list takes effect at once."""
+        bot: StoryBot = interaction.client  # type: ignore[assignment]
+        await bot.audit.record_moderation(action, doc_id=quote.doc_id, start=quote.start, end=quote.end, reason=reason,
+                                          answer_id=answer_id, user_id=interaction.user.id, user_name=str(interaction.user))
+        await bot.reloader.reload()
+
     @app_commands.command(name="hide", description="Never quote this passage of an answer again")
     @app_commands.describe(id="The answer's audit id", quote_number="Which quote of it (1-3)", reason="Why (recorded)")
     async def hide(self, interaction: discord.Interaction, id: int, quote_number: app_commands.Range[int, 1, 3], reason: app_commands.Range[str, 1, 500]) -> None:
@@ -285,9 +293,8 @@ class AuditGroup(app_commands.Group):
         except StorybotError as exc:
             await _reply(interaction, f"Cannot hide that passage: {exc}")
             return
-        await bot.audit.record_moderation("hide", doc_id=quote.doc_id, start=quote.start, end=quote.end, reason=reason,
-                                          answer_id=id, user_id=interaction.user.id, user_name=str(interaction.user))
-        await bot.reloader.reload()
+        if added:  # as on the command line: a span already hidden is no new decision to record
+            await self._record_and_reload(interaction, "hide", quote, id, reason)
         state = "is now hidden" if added else "was already hidden"
         await _reply(interaction, f"{quote.doc_id}[{quote.start}:{quote.end}] {state} and will not be quoted again.")
 
@@ -302,9 +309,7 @@ class AuditGroup(app_commands.Group):
         if removed is None:
             await _reply(interaction, f"{quote.doc_id}[{quote.start}:{quote.end}] was not hidden.")
             return
-        await bot.audit.record_moderation("unhide", doc_id=quote.doc_id, start=quote.start, end=quote.end, reason=reason,
-                                          answer_id=id, user_id=interaction.user.id, user_name=str(interaction.user))
-        await bot.reloader.reload()
+        await self._record_and_reload(interaction, "unhide", quote, id, reason)
         await _reply(interaction, f"{quote.doc_id}[{quote.start}:{quote.end}] may be quoted again.")
 
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
 
 from retrieval.articles import load_corpus
 from retrieval.chunking import SentenceStore
@@ -16,12 +15,6 @@ from retrieval.index import Index, build_index
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Loaded:
-    encoder: Encoder | None
-    index: Index
 
 
 def load_model(name: str) -> Encoder | None:
@@ -50,7 +43,7 @@ def build(settings: Settings, encoder: Encoder | None) -> Index:
     )
 
 
-def load(settings: Settings) -> Loaded:
+def load(settings: Settings) -> Index:
     load_corpus(settings.corpus)  # a missing or malformed corpus fails before the slow model load
     encoder = load_model(settings.model)
-    return Loaded(encoder, build(settings, encoder))
+    return build(settings, encoder)

@@ -80,6 +80,9 @@ class EmbeddingCache:
     def __init__(self, folder: Path | str | None) -> None:
         self.folder = Path(folder) if folder else None
         self.encoded_last = 0  # how many texts the last `embed` call had to run through the model
+        # What was read from or written to disk, per model: one build embeds three sets of
+        # texts (passages, passages under headlines, sidebars) and reads the file once.
+        self._vectors: dict[str, dict[str, np.ndarray]] = {}
 
     def _file(self, model: str) -> Path:
         assert self.folder is not None
@@ -110,7 +113,9 @@ class EmbeddingCache:
             pass  # an unwritable cache costs time at the next start, not an answer
 
     def embed(self, encoder: Encoder, texts: Sequence[str]) -> np.ndarray:
-        stored = self._read(encoder.name)
+        if encoder.name not in self._vectors:
+            self._vectors[encoder.name] = self._read(encoder.name)
+        stored = self._vectors[encoder.name]
         keys = [text_key(t) for t in texts]
         missing = sorted({k: t for k, t in zip(keys, texts) if k not in stored}.items())
         self.encoded_last = len(missing)

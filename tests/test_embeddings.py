@@ -63,3 +63,14 @@ def test_the_packaged_model_loads_from_its_package_with_no_network(encoder):
     vectors = encoder.encode(["prisoner of conscience", "a prisoner of conscience"])
     assert vectors.shape == (2, 384)
     assert float(vectors[0] @ vectors[1]) > 0.8
+
+
+def test_one_build_reads_the_cache_file_once(tmp_path, tiny_articles, monkeypatch):
+    corpus = load_corpus(write_corpus(tmp_path / "corpus", *tiny_articles))
+    encoder, _ = counting_encoder()
+    build_index(corpus, encoder=encoder, cache=EmbeddingCache(tmp_path / "cache"), off_topic=["Boxing: a big fight"])
+    reads = []
+    original = EmbeddingCache._read
+    monkeypatch.setattr(EmbeddingCache, "_read", lambda self, model: reads.append(model) or original(self, model))
+    index = build_index(corpus, encoder=encoder, cache=EmbeddingCache(tmp_path / "cache"), off_topic=["Boxing: a big fight"])
+    assert reads == ["test-model"] and index.embedded == 0  # passages, headline views and sidebars from one read
