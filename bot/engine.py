@@ -11,6 +11,7 @@ from retrieval.embeddings import EmbeddingCache, Encoder, dictionary_words, load
 from retrieval.errors import ModelUnavailable
 from retrieval.hiding import load_hidden
 from retrieval.index import Index, build_index
+from retrieval.thesaurus import load_thesaurus
 
 from bot.settings import Settings
 
@@ -40,10 +41,12 @@ def build(settings: Settings, encoder: Encoder | None) -> Index:
         off_topic=sidebar_texts(corpus, settings.corpus) if encoder is not None else (),
         dictionary=dictionary_words(),
         sentences=SentenceStore(settings.cache / "sentences.json"),
+        thesaurus=load_thesaurus(settings.corpus),
     )
 
 
 def load(settings: Settings) -> Index:
     load_corpus(settings.corpus)  # a missing or malformed corpus fails before the slow model load
+    load_thesaurus(settings.corpus)
     encoder = load_model(settings.model)
     return build(settings, encoder)

@@ -6,15 +6,18 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Sequence
 
 import numpy as np
 
+from retrieval.alignment import alignment_scores
 from retrieval.errors import BadQuestion
 from retrieval.fusion import Fusion, fuse
 from retrieval.index import Index, Mode
 from retrieval.quotes import Candidate, choose_quotes
+from retrieval.thesaurus import Thesaurus
+from retrieval.tokenize import STOPWORDS
 
 MAX_QUESTION_CHARS = 1000
 NO_ANSWER = "The articles don't cover that, so there is nothing to quote."
@@ -83,6 +86,15 @@ class Policy:
     # A further quote must score at least this share of the best one.
     keep_ratio: float = 0.6
     candidates: int = 30
+    # Word-by-word alignment (retrieval/alignment.py) re-ranks the fused candidates as
+    # dense, alignment and lexical in these shares; relevance is then the mean of the best
+    # cosine and the best alignment, plus `lexical_weight` times the best BM25 share, and
+    # must reach `min_relevance_aligned`.
+    align: bool = True
+    rerank_weights: tuple[float, float, float] = (0.2, 0.5, 0.3)
+    min_relevance_aligned: float = 0.55
+    # Search the thesaurus's equivalents of the question's words (retrieval/thesaurus.py).
+    use_thesaurus: bool = True
 
 
 DEFAULT_POLICY = Policy()
@@ -100,24 +112,41 @@ def normalise_question(question: str) -> str:
     return text
 
 
-def relevance(policy: Policy, sparse: np.ndarray, dense: np.ndarray | None) -> float:
-    """How well the best passages match the question, on the scale the thresholds use."""
-    lexical = float(sparse.max()) if len(sparse) else 0.0
-    if dense is None:
-        return lexical
-    return (float(dense.max()) if len(dense) else 0.0) + policy.lexical_weight * lexical
+@dataclass(frozen=True)
+class Signals:
+    """One question's scores: relative BM25 and cosine for every passage, cosine with the
+    off-topic anchors, and alignment for the candidates (by passage index)."""
 
+    sparse: np.ndarray
+    dense: np.ndarray | None = None
+    off_topic: np.ndarray | None = None
+    aligned: dict[int, float] | None = None
 
-def _abstains(policy: Policy, sparse: np.ndarray, dense: np.ndarray | None, off_topic: np.ndarray | None) -> bool:
-    if dense is not None and off_topic is not None and len(off_topic) and len(dense):
-        # Closer to a headline that stood beside the story than to the story itself, and
-        # without the story's own words (one-word questions like "poisoning" sit near some
-        # headline too, but match the articles word for word).
-        closer_elsewhere = float(off_topic.max()) > float(dense.max())
-        if closer_elsewhere and float(sparse.max()) < policy.off_topic_max_lexical:
-            return True
-    threshold = policy.min_relevance_bm25 if dense is None else policy.min_relevance
-    return relevance(policy, sparse, dense) < threshold
+    def relevance(self, policy: Policy) -> float:
+        """How well the best passages match the question, on the scale the thresholds use."""
+        lexical = float(self.sparse.max()) if len(self.sparse) else 0.0
+        if self.dense is None:
+            return lexical
+        dense = float(self.dense.max()) if len(self.dense) else 0.0
+        if self.aligned:
+            dense = (dense + max(self.aligned.values())) / 2
+        return dense + policy.lexical_weight * lexical
+
+    def threshold(self, policy: Policy) -> float:
+        if self.dense is None:
+            return policy.min_relevance_bm25
+        return policy.min_relevance_aligned if self.aligned else policy.min_relevance
+
+    def abstains(self, policy: Policy) -> bool:
+        sparse, dense, off_topic = self.sparse, self.dense, self.off_topic
+        if dense is not None and off_topic is not None and len(off_topic) and len(dense):
+            # Closer to a headline that stood beside the story than to the story itself, and
+            # without the story's own words (one-word questions like "poisoning" sit near some
+            # headline too, but match the articles word for word).
+            closer_elsewhere = float(off_topic.max()) > float(dense.max())
+            if closer_elsewhere and float(sparse.max()) < policy.off_topic_max_lexical:
+                return True
+        return self.relevance(policy) < self.threshold(policy)
 
 
 def answer(index: Index, question: str, policy: Policy = DEFAULT_POLICY) -> Answer:
@@ -125,28 +154,46 @@ def answer(index: Index, question: str, policy: Policy = DEFAULT_POLICY) -> Answ
     return answer_many(index, [question], policy)[0]
 
 
+def _encode(index: Index, texts: list[str], policy: Policy) -> tuple[np.ndarray | None, list[np.ndarray] | None]:
+    """Sentence vectors and, when alignment is on, word-piece vectors: one forward pass."""
+    if index.dense is None or not texts:
+        return None, None
+    encoder = index.dense.encoder
+    if policy.align and policy.fusion is Fusion.BLEND and index.dense.tokens is not None and encoder.encode_tokens:
+        return encoder.encode_tokens(texts, STOPWORDS)
+    return encoder.encode(texts), None
+
+
 def answer_many(index: Index, questions: Sequence[str], policy: Policy = DEFAULT_POLICY) -> list[Answer]:
     """Answer several questions with one forward pass of the model (the bot batches
     simultaneous questions this way). Raises BadQuestion for the first bad one."""
     started = time.perf_counter()
     texts = [normalise_question(q) for q in questions]
-    vectors = index.dense.encoder.encode(texts) if index.dense is not None and texts else None
+    thesaurus = index.thesaurus if policy.use_thesaurus else Thesaurus()
+    # The model reads the question in the articles' own words ("restore" -> "re-designated").
+    vectors, pieces = _encode(index, [thesaurus.in_story_words(t) for t in texts], policy)
     encoded = time.perf_counter()
     answers = []
     for n, (question, text) in enumerate(zip(questions, texts)):
         own_start = time.perf_counter()
-        sparse = index.bm25.relative_scores(text)
-        dense = off_topic = None
+        signals = Signals(index.bm25.relative_scores(text, thesaurus.expansions(index.bm25.spell(text))))
         if vectors is not None:
-            dense = index.dense.scores(vectors[n])
-            off_topic = index.off_topic @ vectors[n] if index.off_topic is not None else None
-        ranked = fuse(sparse, dense, policy.fusion, dense_weight=policy.dense_weight, limit=policy.candidates)
+            vector = vectors[n]
+            off_topic = index.off_topic @ vector if index.off_topic is not None else None
+            signals = replace(signals, dense=index.dense.scores(vector), off_topic=off_topic)
+        ranked = fuse(signals.sparse, signals.dense, policy.fusion, dense_weight=policy.dense_weight, limit=policy.candidates)
+        if pieces is not None and ranked:
+            ids = [i for i, _ in ranked]
+            aligned = alignment_scores(pieces[n], index.dense.tokens, ids)
+            signals = replace(signals, aligned=dict(zip(ids, aligned.tolist())))
+            ranked = _rerank(signals, ids, policy)
+        dense = signals.dense
         candidates = [
             Candidate(i, index.passages[i], float(score), float(dense[i]) if dense is not None else 0.0)
             for i, score in ranked
             if score > 0
         ]
-        abstained = not candidates or _abstains(policy, sparse, dense, off_topic)
+        abstained = not candidates or signals.abstains(policy)
         chosen = () if abstained else choose_quotes(candidates, max_quotes=policy.max_quotes, keep_ratio=policy.keep_ratio)
         # Each answer's latency: the shared forward pass plus its own work.
         latency = (encoded - started) + (time.perf_counter() - own_start)
@@ -162,6 +209,15 @@ def answer_many(index: Index, questions: Sequence[str], policy: Policy = DEFAULT
             )
         )
     return answers
+
+
+def _rerank(signals: Signals, ids: list[int], policy: Policy) -> list[tuple[int, float]]:
+    dense_share, aligned_share, lexical_share = policy.rerank_weights
+    scored = [
+        (i, dense_share * float(signals.dense[i]) + aligned_share * signals.aligned[i] + lexical_share * float(signals.sparse[i]))
+        for i in ids
+    ]
+    return sorted(scored, key=lambda pair: -pair[1])
 
 
 def _quote(index: Index, candidate: Candidate) -> Quote:

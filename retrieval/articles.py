@@ -160,8 +160,9 @@ def article_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("*.md") if not p.name.startswith((".", "_")) and p.name != "README.md")
 
 
-# Files beside the articles that change what may be quoted, so they count in the version.
-VERSIONED_EXTRAS = ("hidden.yaml",)
+# Files beside the articles that change what may be quoted or how it is found, so they
+# count in the version (and a running bot reloads when they change).
+VERSIONED_EXTRAS = ("hidden.yaml", "thesaurus.txt")
 
 
 def load_corpus(folder: Path | str) -> Corpus:

