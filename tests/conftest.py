@@ -10,6 +10,7 @@ from retrieval.articles import Article, Corpus, format_article, load_corpus
 from retrieval.curation import sidebar_texts
 from retrieval.embeddings import EmbeddingCache, dictionary_words, load_encoder
 from retrieval.index import build_index
+from retrieval.thesaurus import load_thesaurus
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
@@ -34,12 +35,13 @@ def hybrid_index(corpus, encoder, tmp_path_factory):
         cache=EmbeddingCache(tmp_path_factory.mktemp("emb")),
         off_topic=sidebar_texts(corpus, CORPUS),
         dictionary=dictionary_words(),
+        thesaurus=load_thesaurus(CORPUS),
     )
 
 
 @pytest.fixture(scope="session")
 def bm25_index(corpus):
-    return build_index(corpus, encoder=None, dictionary=dictionary_words())
+    return build_index(corpus, encoder=None, dictionary=dictionary_words(), thesaurus=load_thesaurus(CORPUS))
 
 
 @pytest.fixture

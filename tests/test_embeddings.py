@@ -74,3 +74,26 @@ def test_one_build_reads_the_cache_file_once(tmp_path, tiny_articles, monkeypatc
     monkeypatch.setattr(EmbeddingCache, "_read", lambda self, model: reads.append(model) or original(self, model))
     index = build_index(corpus, encoder=encoder, cache=EmbeddingCache(tmp_path / "cache"), off_topic=["Boxing: a big fight"])
     assert reads == ["test-model"] and index.embedded == 0  # passages, headline views and sidebars from one read
+
+
+def counting_token_encoder(name: str = "token-model"):
+    plain, seen = counting_encoder(name)
+
+    def encode_tokens(texts, skip=frozenset()):
+        vectors = plain.encode(texts)
+        return vectors, [np.stack([v, -v]) for v in vectors]
+
+    return Encoder(name, plain.encode, encode_tokens), seen
+
+
+def test_word_vectors_are_cached_and_cost_no_second_pass(tmp_path, tiny_articles):
+    corpus = load_corpus(write_corpus(tmp_path / "corpus", *tiny_articles))
+    encoder, seen = counting_token_encoder()
+    first = build_index(corpus, encoder=encoder, cache=EmbeddingCache(tmp_path / "cache"))
+    passages = [p.text for p in first.passages]
+    assert set(passages) <= set(seen) and len(seen) == len(set(seen))  # no text run through the model twice
+    seen.clear()
+    again = build_index(corpus, encoder=encoder, cache=EmbeddingCache(tmp_path / "cache"))
+    assert again.embedded == 0 and seen == []
+    assert np.array_equal(again.dense.tokens.vectors, first.dense.tokens.vectors)
+    assert again.dense.tokens.offsets.tolist() == [2 * n for n in range(len(passages) + 1)]
