@@ -102,11 +102,16 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     questions = load_questions(args.file)
     if args.mode == "bm25":
         settings = dataclasses.replace(settings, model="none")
-    policy = dataclasses.replace(DEFAULT_POLICY, fusion=Fusion(args.fusion))
+    policy = dataclasses.replace(
+        DEFAULT_POLICY, fusion=Fusion(args.fusion), align=not args.no_align, use_thesaurus=not args.no_thesaurus
+    )
     index = engine.load(settings)
     report = evaluate(lambda q: answer(index, q, policy), index.corpus, questions)
-    fusion = f", fusion {policy.fusion.value}" if index.dense is not None else ""
-    print(f"mode: {index.mode} ({index.model or 'no model'}{fusion}), corpus {index.corpus.version}, file {args.file}")
+    parts = [index.model or "no model"]
+    if index.dense is not None:
+        parts += [f"fusion {policy.fusion.value}", "aligned" if policy.align else "not aligned"]
+    parts.append("thesaurus" if policy.use_thesaurus else "no thesaurus")
+    print(f"mode: {index.mode} ({', '.join(parts)}), corpus {index.corpus.version}, file {args.file}")
     print("\n".join(report.lines()))
     return 0 if report.quotes_not_verbatim == 0 else 1
 
@@ -163,6 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--mode", choices=("hybrid", "bm25"), default="hybrid", help="bm25 evaluates the fallback")
     ev.add_argument("--fusion", choices=[f.value for f in Fusion], default=DEFAULT_POLICY.fusion.value,
                     help=f"how hybrid combines its scores (default {DEFAULT_POLICY.fusion.value})")
+    ev.add_argument("--no-align", action="store_true", help="rank without word-by-word alignment, to measure it")
+    ev.add_argument("--no-thesaurus", action="store_true", help="ignore corpus/thesaurus.txt, to measure it")
     ev.set_defaults(func=cmd_eval)
 
     timeline_parser = sub.add_parser("timeline", help="the articles by date, each with its first sentence")
