@@ -92,12 +92,15 @@ def _probing(engine: Engine, probe: Probe) -> Iterator[None]:
         finally:
             probe.batches.append((len(questions), (time.perf_counter() - started) * 1000))
 
-    def timed_encode(texts):
-        started = time.perf_counter()
-        try:
-            return encoder.encode(texts)
-        finally:
-            probe.encode_ms.append((time.perf_counter() - started) * 1000)
+    def timed(encode):
+        def timed_encode(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return encode(*args, **kwargs)
+            finally:
+                probe.encode_ms.append((time.perf_counter() - started) * 1000)
+
+        return timed_encode
 
     async def timed_record(self, *args, **kwargs):
         started = time.perf_counter()
@@ -107,7 +110,8 @@ def _probing(engine: Engine, probe: Probe) -> Iterator[None]:
             probe.audit_ms.append((time.perf_counter() - started) * 1000)
 
     service_module.answer_many, AuditLog.record_answer = timed_batch, timed_record
-    dense.encoder = Encoder(encoder.name, timed_encode)
+    tokens = timed(encoder.encode_tokens) if encoder.encode_tokens else None
+    dense.encoder = Encoder(encoder.name, timed(encoder.encode), tokens)
     try:
         yield
     finally:

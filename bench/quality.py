@@ -40,6 +40,8 @@ def run(engine: Engine) -> QualityResult:
 
     modes = {
         "hybrid (default Policy)": (engine.hybrid, DEFAULT_POLICY),
+        "hybrid without alignment": (engine.hybrid, Policy(align=False)),
+        "hybrid without thesaurus": (engine.hybrid, Policy(use_thesaurus=False)),
         "dense alone (Fusion.DENSE)": (engine.hybrid, Policy(fusion=Fusion.DENSE)),
         "BM25 alone (encoder=None)": (engine.bm25, DEFAULT_POLICY),
     }
