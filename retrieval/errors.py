@@ -31,7 +31,7 @@ class MalformedThesaurus(StorybotError, ValueError):
     """A line of the corpus's thesaurus is not a group of comma-separated terms."""
 
     def __init__(self, path: object, line: int, problem: str) -> None:
-        super().__init__(f"{path}, line {line}: {problem}")
+        super().__init__(f"{path}, line {line}: {problem}" if line else f"{path}: {problem}")
         self.path = path
         self.line = line
         self.problem = problem

@@ -39,7 +39,8 @@ import yaml
 from retrieval.articles import Article, Kind, article_files, format_article, load_corpus, parse_article
 from retrieval.cleaning import is_terminal, provenance_holds, squash, without_whitespace
 from retrieval.curation import curate
-from retrieval.errors import MalformedArticle, StorybotError
+from retrieval.errors import MalformedArticle, MalformedThesaurus, StorybotError
+from retrieval.thesaurus import load_thesaurus
 
 MIN_BODY_CHARS = 200  # below two sentences or this many characters it is a teaser, not an article
 MIN_SENTENCES = 2
@@ -528,6 +529,10 @@ def check_corpus(corpus_folder: Path | str) -> list[Problem]:
         others = tuple(a for _, a in articles[number + 1 :])
         if other := duplicate_of(article, others):
             problems.append(Problem(str(path), f"duplicate of article {other.id}: most paragraphs are the same"))
+    try:
+        load_thesaurus(folder)
+    except MalformedThesaurus as exc:
+        problems.append(Problem(str(exc.path), f"line {exc.line}: {exc.problem}" if exc.line else exc.problem))
     return problems
 
 

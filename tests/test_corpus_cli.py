@@ -336,3 +336,9 @@ def test_dates_are_read_in_common_forms_and_kept_as_precise_as_given(given, iso)
 def test_an_unreadable_date_is_refused_by_value(bad):
     with pytest.raises(ValueError, match=re.escape(repr(bad))):
         parse_date(bad)
+
+
+def test_check_reports_a_malformed_thesaurus_line(workdir, capsys):
+    (workdir / "corpus" / "thesaurus.txt").write_text("status, title\nguns\n", encoding="utf-8")
+    code, out, _ = run(capsys, "corpus", "check")
+    assert code == 1 and "thesaurus.txt: line 2:" in out and "names one term" in out
