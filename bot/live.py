@@ -8,9 +8,9 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from retrieval.articles import VERSIONED_EXTRAS
 from retrieval.embeddings import Encoder
 from retrieval.errors import StorybotError
-from retrieval.hiding import HIDDEN_FILE
 from retrieval.index import Index
 
 from bot import engine
@@ -40,14 +40,15 @@ class ReloadReport:
             return f"No change: corpus {self.version_after}, {self.passages} passages, mode {self.mode}."
         parts = [f"added {', '.join(self.added)}" if self.added else "", f"removed {', '.join(self.removed)}" if self.removed else "",
                  f"changed {', '.join(self.changed)}" if self.changed else ""]
-        what = "; ".join(p for p in parts if p) or "hidden passages changed"
+        what = "; ".join(p for p in parts if p) or "hidden passages or the thesaurus changed"
         return (f"Reloaded: {what}. Corpus {self.version_before} -> {self.version_after}, {self.passages} passages "
                 f"({self.embedded} newly embedded), mode {self.mode}.")
 
 
 def corpus_signature(folder: Path) -> tuple:
-    """What changes when an article or the hidden list does (names, sizes, modification times)."""
-    files = sorted([*folder.glob("*.md"), folder / HIDDEN_FILE])
+    """What changes when an article, the hidden list or the thesaurus does (names, sizes,
+    modification times)."""
+    files = sorted([*folder.glob("*.md"), *(folder / name for name in VERSIONED_EXTRAS)])
     return tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in files if p.is_file())
 
 

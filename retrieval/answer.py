@@ -182,7 +182,7 @@ def answer_many(index: Index, questions: Sequence[str], policy: Policy = DEFAULT
             off_topic = index.off_topic @ vector if index.off_topic is not None else None
             signals = replace(signals, dense=index.dense.scores(vector), off_topic=off_topic)
         ranked = fuse(signals.sparse, signals.dense, policy.fusion, dense_weight=policy.dense_weight, limit=policy.candidates)
-        if pieces is not None and ranked:
+        if pieces is not None and ranked and len(pieces[n]):  # a question of stopwords only has nothing to align
             ids = [i for i, _ in ranked]
             aligned = alignment_scores(pieces[n], index.dense.tokens, ids)
             signals = replace(signals, aligned=dict(zip(ids, aligned.tolist())))

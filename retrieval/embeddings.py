@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -84,7 +85,10 @@ def load_encoder(name: str | None = PACKAGED_MODEL, *, device: str = "cpu") -> E
             return np.zeros((0, 0), np.float32), []
         outputs = model.encode(list(texts), batch_size=64, output_value=None, normalize_embeddings=True)
         vectors = np.stack([o["sentence_embedding"].float().cpu().numpy() for o in outputs])
-        return vectors, [_word_pieces(model.tokenizer, o, skip) for o in outputs]
+        # output_value=None leaves normalize_embeddings unapplied; a model without a Normalize
+        # layer would otherwise give other cosines here than encode() does.
+        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        return vectors.astype(np.float32), [_word_pieces(model.tokenizer, o, skip) for o in outputs]
 
     try:
         encode_tokens(["probe"])
@@ -140,7 +144,7 @@ class EmbeddingCache:
         try:
             with np.load(self._file(model), allow_pickle=False) as data:
                 return dict(zip(json.loads(str(data["keys"])), data["vectors"]))
-        except (OSError, ValueError, KeyError):
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
             return {}  # a damaged cache is rebuilt, never trusted
 
     def _write(self, model: str, vectors: dict[str, np.ndarray]) -> None:
@@ -164,9 +168,11 @@ class EmbeddingCache:
         try:
             with np.load(self._file(model, ".tokens"), allow_pickle=False) as data:
                 keys, offsets, vectors = json.loads(str(data["keys"])), data["offsets"], data["vectors"]
-                return {k: vectors[offsets[i] : offsets[i + 1]] for i, k in enumerate(keys)}
-        except (OSError, ValueError, KeyError, IndexError):
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
             return {}
+        if len(offsets) != len(keys) + 1 or offsets[0] != 0 or offsets[-1] != len(vectors) or (np.diff(offsets) < 0).any():
+            return {}  # inconsistent: rebuilt, never trusted
+        return {k: vectors[offsets[i] : offsets[i + 1]] for i, k in enumerate(keys)}
 
     def _write_tokens(self, model: str, tokens: dict[str, np.ndarray]) -> None:
         if self.folder is None:

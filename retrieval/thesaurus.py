@@ -26,18 +26,22 @@ class Expansion:
     alternatives: tuple[str, ...]
 
 
+def _pattern(term: str) -> tuple[str, ...]:
+    return tuple(stem(w) for w in words(term))
+
+
 @dataclass(frozen=True)
 class Thesaurus:
     groups: tuple[tuple[str, ...], ...] = ()
 
     def _found(self, question: str) -> list[tuple[int, int, tuple[str, ...], str]]:
-        """(start word, word count, group, term) of every term in the question, longest first,
-        none overlapping another already taken."""
+        """(start word, word count, group, term) of every term in the question's words(),
+        longest first, none overlapping another already taken."""
         stems = [stem(w) for w in words(question)]
         hits = []
         for group in self.groups:
             for term in group:
-                pattern = [stem(w) for w in words(term)]
+                pattern = list(_pattern(term))
                 for start in range(len(stems) - len(pattern) + 1):
                     if pattern and stems[start : start + len(pattern)] == pattern:
                         hits.append((start, len(pattern), group, term))
@@ -51,26 +55,40 @@ class Thesaurus:
         return sorted(found, key=lambda f: f[0])
 
     def expansions(self, question: str) -> tuple[Expansion, ...]:
-        return tuple(Expansion(term, tuple(t for t in group if t != term)) for _, _, group, term in self._found(question))
+        """Each term found and its group's other terms; a form of the same word ("revoke" for
+        "revoked") is no alternative, BM25 already matches it."""
+        return tuple(
+            Expansion(term, tuple(t for t in group if _pattern(t) != _pattern(term)))
+            for _, _, group, term in self._found(question)
+        )
 
     def in_story_words(self, question: str) -> str:
         """The question with each term found replaced by its group's first term (the word the
-        articles use); the question unchanged when no term is found."""
+        articles use); the rest of the question, punctuation and all, as it was."""
         found = self._found(question)
         if not found:
             return question
-        plain = words(question)
-        out: list[str] = []
-        position = 0
+        # Which whitespace-separated chunk each of words()'s words comes from, so a term is
+        # replaced in the text as written ("anti-corruption" is three words but one chunk).
+        chunks = question.split()
+        owner = [n for n, chunk in enumerate(chunks) for _ in words(chunk)]
+        replaced: dict[int, str] = {}
+        dropped: set[int] = set()
         for start, length, group, _ in found:
-            out += plain[position:start] + [group[0]]
-            position = start + length
-        return " ".join(out + plain[position:])
+            first, last = owner[start], owner[start + length - 1]
+            span = set(range(first, last + 1))
+            if span & (dropped | set(replaced)):
+                continue
+            replaced[first] = group[0]
+            dropped |= span - {first}
+        return " ".join(replaced.get(n, chunk) for n, chunk in enumerate(chunks) if n not in dropped)
 
 
 def parse_thesaurus(text: str, source: object = FILE_NAME) -> Thesaurus:
-    """One group a line: comma-separated terms, the articles' own word first; # starts a comment."""
+    """One group a line: comma-separated terms, the articles' own word first; # starts a comment.
+    A term may stand in one group only: which group "rules" meant would depend on line order."""
     groups = []
+    owners: dict[tuple[str, ...], tuple[int, str]] = {}
     for number, line in enumerate(text.splitlines(), 1):
         line = line.split("#", 1)[0].strip()
         if not line:
@@ -80,6 +98,10 @@ def parse_thesaurus(text: str, source: object = FILE_NAME) -> Thesaurus:
             raise MalformedThesaurus(source, number, f"an empty term in {line!r}")
         if len(terms) < 2:
             raise MalformedThesaurus(source, number, f"{line!r} names one term; a group needs two or more")
+        for term in terms:
+            other = owners.setdefault(_pattern(term), (number, term))
+            if other[0] != number:
+                raise MalformedThesaurus(source, number, f"{term!r} is already in the group of line {other[0]} (as {other[1]!r})")
         groups.append(terms)
     return Thesaurus(tuple(groups))
 

@@ -97,3 +97,13 @@ def test_word_vectors_are_cached_and_cost_no_second_pass(tmp_path, tiny_articles
     assert again.embedded == 0 and seen == []
     assert np.array_equal(again.dense.tokens.vectors, first.dense.tokens.vectors)
     assert again.dense.tokens.offsets.tolist() == [2 * n for n in range(len(passages) + 1)]
+
+
+def test_a_truncated_word_vector_file_is_rebuilt(tmp_path, tiny_articles):
+    corpus = load_corpus(write_corpus(tmp_path / "corpus", *tiny_articles))
+    encoder, seen = counting_token_encoder()
+    build_index(corpus, encoder=encoder, cache=EmbeddingCache(tmp_path / "cache"))
+    for f in (tmp_path / "cache").glob("*.npz"):
+        f.write_bytes(f.read_bytes()[:100])  # a zip cut short: BadZipFile, not a traceback
+    seen.clear()
+    assert build_index(corpus, encoder=encoder, cache=EmbeddingCache(tmp_path / "cache")).embedded == len(seen) > 0

@@ -44,6 +44,25 @@ async def test_the_watcher_picks_up_a_new_article_by_itself(live):
 
 
 @pytest.mark.asyncio
+async def test_the_watcher_picks_up_a_thesaurus_edit(live):
+    settings, service = live
+    reloader = Reloader(settings, service)
+    assert (await service.ask("why was it rescinded")).abstained
+    watcher = asyncio.create_task(reloader.watch(interval=0.05))
+    try:
+        (settings.corpus / "thesaurus.txt").write_text("withdrew, rescinded\n", encoding="utf-8")
+        for _ in range(100):
+            if service.index.thesaurus.groups:
+                break
+            await asyncio.sleep(0.05)
+        result = await service.ask("why was it rescinded")
+        assert "withdrew" in result.passages[0].quote
+    finally:
+        watcher.cancel()
+        await service.close()
+
+
+@pytest.mark.asyncio
 async def test_a_broken_article_keeps_the_old_index_and_says_why(live, caplog):
     settings, service = live
     reloader = Reloader(settings, service)

@@ -29,8 +29,20 @@ def test_a_term_is_found_whatever_its_ending_and_searched_as_its_group():
 
 
 def test_the_model_reads_the_question_in_the_articles_words():
-    assert STORY.in_story_words("When did Amnesty restore the title?") == "when did amnesty re-designated the status"
+    assert STORY.in_story_words("When did Amnesty restore the title?") == "When did Amnesty re-designated the status"
     assert STORY.in_story_words("Why was he jailed?") == "Why was he jailed?"  # nothing found: unchanged
+    # Hyphenated words are replaced or kept whole, as written.
+    assert STORY.in_story_words("anti-corruption man's title, restored?") == "anti-corruption man's status re-designated"
+
+
+def test_another_form_of_the_same_word_is_no_alternative():
+    (expansion,) = parse_thesaurus("stripped, revoked, revoke").expansions("why was it revoked")
+    assert expansion.alternatives == ("stripped",)
+
+
+def test_a_term_in_two_groups_is_refused():
+    with pytest.raises(MalformedThesaurus, match="line 2: 'rules' is already in the group of line 1"):
+        parse_thesaurus("decided, ruled\npractices, rules\n")
 
 
 def test_the_longest_term_wins_where_terms_overlap():
