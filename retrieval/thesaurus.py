@@ -9,7 +9,9 @@ the articles' own (the group's first term).
 """
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from retrieval.errors import MalformedThesaurus
@@ -26,6 +28,7 @@ class Expansion:
     alternatives: tuple[str, ...]
 
 
+@lru_cache(maxsize=4096)
 def _pattern(term: str) -> tuple[str, ...]:
     return tuple(stem(w) for w in words(term))
 
@@ -34,17 +37,27 @@ def _pattern(term: str) -> tuple[str, ...]:
 class Thesaurus:
     groups: tuple[tuple[str, ...], ...] = ()
 
+    @cached_property
+    def _terms_by_first_stem(self) -> dict[str, list[tuple[tuple[str, ...], tuple[str, ...], str]]]:
+        """(stemmed pattern, group, term) of every term, by the pattern's first stem: worked
+        out once, not for every question."""
+        index: dict[str, list[tuple[tuple[str, ...], tuple[str, ...], str]]] = defaultdict(list)
+        for group in self.groups:
+            for term in group:
+                pattern = _pattern(term)
+                index[pattern[0]].append((pattern, group, term))
+        return dict(index)
+
     def _found(self, question: str) -> list[tuple[int, int, tuple[str, ...], str]]:
         """(start word, word count, group, term) of every term in the question's words(),
         longest first, none overlapping another already taken."""
         stems = [stem(w) for w in words(question)]
-        hits = []
-        for group in self.groups:
-            for term in group:
-                pattern = list(_pattern(term))
-                for start in range(len(stems) - len(pattern) + 1):
-                    if pattern and stems[start : start + len(pattern)] == pattern:
-                        hits.append((start, len(pattern), group, term))
+        hits = [
+            (start, len(pattern), group, term)
+            for start, first in enumerate(stems)
+            for pattern, group, term in self._terms_by_first_stem.get(first, ())
+            if tuple(stems[start : start + len(pattern)]) == pattern
+        ]
         taken: set[int] = set()
         found = []
         for start, length, group, term in sorted(hits, key=lambda h: (-h[1], h[0])):
