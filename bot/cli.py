@@ -103,7 +103,12 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     if args.mode == "bm25":
         settings = dataclasses.replace(settings, model="none")
     policy = dataclasses.replace(
-        DEFAULT_POLICY, fusion=Fusion(args.fusion), align=not args.no_align, use_thesaurus=not args.no_thesaurus
+        DEFAULT_POLICY,
+        fusion=Fusion(args.fusion),
+        align=not args.no_align,
+        use_thesaurus=not args.no_thesaurus,
+        check_focus=not args.no_focus,
+        prefer_named_outlet=not args.no_outlets,
     )
     index = engine.load(settings)
     report = evaluate(lambda q: answer(index, q, policy), index.corpus, questions)
@@ -111,6 +116,9 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     if index.dense is not None:
         parts += [f"fusion {policy.fusion.value}", "aligned" if policy.align else "not aligned"]
     parts.append("thesaurus" if policy.use_thesaurus else "no thesaurus")
+    if index.dense is not None:
+        parts.append("factoid word check" if policy.check_focus else "no factoid word check")
+    parts.append("named outlets preferred" if policy.prefer_named_outlet else "named outlets not preferred")
     print(f"mode: {index.mode} ({', '.join(parts)}), corpus {index.corpus.version}, file {args.file}")
     print("\n".join(report.lines()))
     return 0 if report.quotes_not_verbatim == 0 else 1
@@ -170,6 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help=f"how hybrid combines its scores (default {DEFAULT_POLICY.fusion.value})")
     ev.add_argument("--no-align", action="store_true", help="rank without word-by-word alignment, to measure it")
     ev.add_argument("--no-thesaurus", action="store_true", help="ignore corpus/thesaurus.txt, to measure it")
+    ev.add_argument("--no-focus", action="store_true", help="answer factoid questions without checking each word, to measure it")
+    ev.add_argument("--no-outlets", action="store_true", help="search all outlets when a question names one, to measure it")
     ev.set_defaults(func=cmd_eval)
 
     timeline_parser = sub.add_parser("timeline", help="the articles by date, each with its first sentence")

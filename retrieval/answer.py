@@ -13,8 +13,10 @@ import numpy as np
 
 from retrieval.alignment import alignment_scores
 from retrieval.errors import BadQuestion
+from retrieval.focus import unanswered_words
 from retrieval.fusion import Fusion, fuse
 from retrieval.index import Index, Mode
+from retrieval.outlets import named_outlets
 from retrieval.quotes import Candidate, choose_quotes
 from retrieval.thesaurus import Thesaurus
 from retrieval.tokenize import STOPWORDS
@@ -95,6 +97,15 @@ class Policy:
     min_relevance_aligned: float = 0.55
     # Search the thesaurus's equivalents of the question's words (retrieval/thesaurus.py).
     use_thesaurus: bool = True
+    # A question naming an outlet ("what does the spectator think") is answered from that
+    # outlet's articles (retrieval/outlets.py).
+    prefer_named_outlet: bool = True
+    # Abstain on a factoid question when a word that decides what it asks (leaving it out
+    # moves the question's vector by `min_focus_shift`) is in no quote and near no quoted
+    # word (`min_focus_similarity`): retrieval/focus.py.
+    check_focus: bool = True
+    min_focus_shift: float = 0.1
+    min_focus_similarity: float = 0.5
 
 
 DEFAULT_POLICY = Policy()
@@ -171,7 +182,8 @@ def answer_many(index: Index, questions: Sequence[str], policy: Policy = DEFAULT
     texts = [normalise_question(q) for q in questions]
     thesaurus = index.thesaurus if policy.use_thesaurus else Thesaurus()
     # The model reads the question in the articles' own words ("restore" -> "re-designated").
-    vectors, pieces = _encode(index, [thesaurus.in_story_words(t) for t in texts], policy)
+    read = [thesaurus.in_story_words(t) for t in texts]
+    vectors, pieces = _encode(index, read, policy)
     encoded = time.perf_counter()
     answers = []
     for n, (question, text) in enumerate(zip(questions, texts)):
@@ -181,7 +193,7 @@ def answer_many(index: Index, questions: Sequence[str], policy: Policy = DEFAULT
             vector = vectors[n]
             off_topic = index.off_topic @ vector if index.off_topic is not None else None
             signals = replace(signals, dense=index.dense.scores(vector), off_topic=off_topic)
-        ranked = fuse(signals.sparse, signals.dense, policy.fusion, dense_weight=policy.dense_weight, limit=policy.candidates)
+        ranked = _ranked(index, text, signals, policy)
         if pieces is not None and ranked and len(pieces[n]):  # a question of stopwords only has nothing to align
             ids = [i for i, _ in ranked]
             aligned = alignment_scores(pieces[n], index.dense.tokens, ids)
@@ -195,6 +207,8 @@ def answer_many(index: Index, questions: Sequence[str], policy: Policy = DEFAULT
         ]
         abstained = not candidates or signals.abstains(policy)
         chosen = () if abstained else choose_quotes(candidates, max_quotes=policy.max_quotes, keep_ratio=policy.keep_ratio)
+        if chosen and _unanswered(index, read[n], chosen, policy):
+            abstained, chosen = True, ()
         # Each answer's latency: the shared forward pass plus its own work.
         latency = (encoded - started) + (time.perf_counter() - own_start)
         answers.append(
@@ -209,6 +223,35 @@ def answer_many(index: Index, questions: Sequence[str], policy: Policy = DEFAULT
             )
         )
     return answers
+
+
+def _ranked(index: Index, question: str, signals: Signals, policy: Policy) -> list[tuple[int, float]]:
+    """The fused candidates, from the articles of the outlets the question names if it names any."""
+    named = named_outlets(question, index.outlets) if policy.prefer_named_outlet else frozenset()
+    if not named:
+        return fuse(signals.sparse, signals.dense, policy.fusion, dense_weight=policy.dense_weight, limit=policy.candidates)
+    among = np.flatnonzero([outlet in named for outlet in index.passage_outlets])
+    dense = signals.dense[among] if signals.dense is not None else None
+    ranked = fuse(signals.sparse[among], dense, policy.fusion, dense_weight=policy.dense_weight, limit=policy.candidates)
+    return [(int(among[i]), score) for i, score in ranked]
+
+
+def _unanswered(index: Index, question: str, chosen: Sequence[Candidate], policy: Policy) -> tuple[str, ...]:
+    """The words of a factoid question that the chosen quotes don't speak to (retrieval/focus.py)."""
+    dense = index.dense
+    if not policy.check_focus or dense is None or dense.tokens is None or dense.encoder.encode_spans is None:
+        return ()
+    tokens = dense.tokens
+    rows = [tokens.vectors[tokens.offsets[c.index] : tokens.offsets[c.index + 1]] for c in chosen]
+    return unanswered_words(
+        question,
+        [c.passage.text for c in chosen],
+        np.concatenate(rows),
+        dense.encoder.encode_spans,
+        index.bm25.spell,
+        min_shift=policy.min_focus_shift,
+        min_similarity=policy.min_focus_similarity,
+    )
 
 
 def _rerank(signals: Signals, ids: list[int], policy: Policy) -> list[tuple[int, float]]:

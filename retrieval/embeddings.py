@@ -27,6 +27,9 @@ NO_MODEL = "none"
 
 # texts, words to skip -> (unit sentence vectors, per text the unit vectors of its word pieces)
 TokenEncode = Callable[[Sequence[str], frozenset[str]], tuple[np.ndarray, list[np.ndarray]]]
+# texts -> (unit sentence vectors, per text the unit vectors of all its word pieces and, for
+# each, its (start, end) in the text)
+SpanEncode = Callable[[Sequence[str]], tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]]
 
 
 @dataclass(frozen=True)
@@ -35,11 +38,16 @@ class Encoder:
 
     `encode_tokens` gives the sentence vectors and, from the same forward pass, each text's
     word-piece vectors (punctuation, special tokens and the `skip` words left out), for
-    word-by-word alignment. None when the model offers no token vectors."""
+    word-by-word alignment. None when the model offers no token vectors.
+
+    `encode_spans` gives the sentence vectors and every word piece's vector with where it
+    sits in the text, for asking which of a question's words a quote speaks to. None when
+    the model's tokenizer cannot say where its pieces are."""
 
     name: str
     encode: Callable[[Sequence[str]], np.ndarray]
     encode_tokens: TokenEncode | None = None
+    encode_spans: SpanEncode | None = None
 
 
 def resolve_model(name: str | None) -> str:
@@ -90,12 +98,41 @@ def load_encoder(name: str | None = PACKAGED_MODEL, *, device: str = "cpu") -> E
         vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         return vectors.astype(np.float32), [_word_pieces(model.tokenizer, o, skip) for o in outputs]
 
+    def encode_spans(texts: Sequence[str]) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+        if not texts:
+            return np.zeros((0, 0), np.float32), []
+        outputs = model.encode(list(texts), batch_size=64, output_value=None)
+        vectors = np.stack([o["sentence_embedding"].float().cpu().numpy() for o in outputs])
+        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        return vectors.astype(np.float32), [_located_pieces(model, text, o) for text, o in zip(texts, outputs)]
+
+    full_name = name or PACKAGED_MODEL
     try:
         encode_tokens(["probe"])
     except Exception as exc:  # a model without token vectors still answers, unaligned
         log.info("model %r gives no token vectors (%s); answers rank without alignment", name, exc)
-        return Encoder(name or PACKAGED_MODEL, encode)
-    return Encoder(name or PACKAGED_MODEL, encode, encode_tokens)
+        return Encoder(full_name, encode)
+    try:
+        encode_spans(["probe"])
+    except Exception as exc:  # e.g. a slow tokenizer, which keeps no offsets
+        log.info("model %r cannot place its word pieces (%s); factoid questions are not checked word by word", name, exc)
+        return Encoder(full_name, encode, encode_tokens)
+    return Encoder(full_name, encode, encode_tokens, encode_spans)
+
+
+def _located_pieces(model, text: str, output: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Unit vectors of the text's word pieces (special tokens left out) and each piece's
+    (start, end) in the text, from the tokenizer's offsets for the same input."""
+    length = int(output["attention_mask"].sum())
+    encoded = model.tokenizer(text, return_offsets_mapping=True, truncation=True, max_length=model.max_seq_length)
+    ids = output["input_ids"][:length].tolist()
+    if encoded["input_ids"][:length] != ids:
+        raise ValueError("the tokenizer's pieces differ from the model's input")
+    offsets = np.asarray(encoded["offset_mapping"][:length], dtype=np.int64).reshape(-1, 2)
+    keep = np.flatnonzero(offsets[:, 1] > offsets[:, 0])  # special tokens span nothing
+    vectors = output["token_embeddings"][:length].float().cpu().numpy()[keep]
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return (vectors / np.where(norms > 0, norms, 1.0)).astype(np.float32), offsets[keep]
 
 
 def _word_pieces(tokenizer, output: dict, skip: frozenset[str]) -> np.ndarray:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -55,6 +56,15 @@ class Index:
 
     def article(self, doc_id: str) -> Article:
         return self.corpus.article(doc_id)
+
+    @cached_property
+    def passage_outlets(self) -> tuple[str | None, ...]:
+        """Each passage's outlet, in passage order."""
+        return tuple(self.corpus.article(p.doc_id).outlet for p in self.passages)
+
+    @cached_property
+    def outlets(self) -> frozenset[str]:
+        return frozenset(o for o in self.passage_outlets if o)
 
 
 def build_index(

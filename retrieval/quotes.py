@@ -15,7 +15,10 @@ DUPLICATE_JACCARD = 0.6
 # it scores at least this share of it.
 NEW_SOURCE_RATIO = 0.95
 # A sentence is shown with its neighbour when the two together score at least this share.
-CONTEXT_RATIO = 0.9
+CONTEXT_RATIO = 0.85
+# Two passages sharing a run of this many words (stopwords aside) carry the same sentence,
+# even when each has a different neighbour around it.
+SHARED_RUN = 6
 
 
 @dataclass(frozen=True)
@@ -35,13 +38,21 @@ def _token_set(text: str) -> frozenset[str]:
     return frozenset(tokenize(text))
 
 
+@lru_cache(maxsize=65536)
+def _runs(text: str) -> frozenset[tuple[str, ...]]:
+    tokens = tokenize(text)
+    return frozenset(tuple(tokens[i : i + SHARED_RUN]) for i in range(len(tokens) - SHARED_RUN + 1))
+
+
 def _same_words(a: Passage, b: Passage) -> bool:
     ta, tb = _token_set(a.text), _token_set(b.text)
     if not ta or not tb:
         return a.text == b.text
     shared = len(ta & tb)
     # Containment as well as Jaccard: a one-sentence quote inside another outlet's longer one.
-    return shared / len(ta | tb) >= DUPLICATE_JACCARD or shared / min(len(ta), len(tb)) >= 0.8
+    if shared / len(ta | tb) >= DUPLICATE_JACCARD or shared / min(len(ta), len(tb)) >= 0.8:
+        return True
+    return bool(_runs(a.text) & _runs(b.text))
 
 
 def choose_quotes(candidates: Sequence[Candidate], *, max_quotes: int = 3, keep_ratio: float = 0.75) -> tuple[Candidate, ...]:

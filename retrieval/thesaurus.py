@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
 
+from lemminflect import getAllLemmas, getLemma
+
 from retrieval.errors import MalformedThesaurus
 from retrieval.tokenize import stem, words
 
@@ -33,6 +35,33 @@ def _pattern(term: str) -> tuple[str, ...]:
     return tuple(stem(w) for w in words(term))
 
 
+# Particles of phrasal verbs, which people put after the object: "give the status back",
+# "take the title away".
+PARTICLES = frozenset({"back", "away", "up", "off", "out", "down", "over"})
+# The farthest a particle may stand from its verb: "take the prisoner of conscience title away".
+MAX_PARTICLE_GAP = 5
+# After these, "back" is a time ("give back in January"), not a return.
+_NOT_A_PARTICLE_BEFORE = frozenset(stem(w) for w in ("in", "then", "when", "at", "during", "around"))
+
+
+def _placements(stems: list[str], start: int, pattern: tuple[str, ...]) -> list[tuple[int, ...]]:
+    """The word positions at which `pattern` occurs from `start`: side by side, or for a verb
+    and its particle ("give back") with up to MAX_PARTICLE_GAP words between."""
+    end = start + len(pattern)
+    if tuple(stems[start:end]) == pattern:
+        placed = tuple(range(start, end))
+    elif len(pattern) == 2 and pattern[1] in PARTICLES:
+        after = stems[start + 2 : start + 2 + MAX_PARTICLE_GAP]
+        if pattern[1] not in after:
+            return []
+        placed = (start, start + 2 + after.index(pattern[1]))
+    else:
+        return []
+    if pattern[-1] in PARTICLES and placed[-1] + 1 < len(stems) and stems[placed[-1] + 1] in _NOT_A_PARTICLE_BEFORE:
+        return []
+    return [placed]
+
+
 @dataclass(frozen=True)
 class Thesaurus:
     groups: tuple[tuple[str, ...], ...] = ()
@@ -48,31 +77,30 @@ class Thesaurus:
                 index[pattern[0]].append((pattern, group, term))
         return dict(index)
 
-    def _found(self, question: str) -> list[tuple[int, int, tuple[str, ...], str]]:
-        """(start word, word count, group, term) of every term in the question's words(),
-        longest first, none overlapping another already taken."""
+    def _found(self, question: str) -> list[tuple[tuple[int, ...], tuple[str, ...], str]]:
+        """(word positions, group, term) of every term in the question's words(), longest
+        first, none overlapping another already taken."""
         stems = [stem(w) for w in words(question)]
         hits = [
-            (start, len(pattern), group, term)
+            (positions, group, term)
             for start, first in enumerate(stems)
             for pattern, group, term in self._terms_by_first_stem.get(first, ())
-            if tuple(stems[start : start + len(pattern)]) == pattern
+            for positions in _placements(stems, start, pattern)
         ]
         taken: set[int] = set()
         found = []
-        for start, length, group, term in sorted(hits, key=lambda h: (-h[1], h[0])):
-            span = set(range(start, start + length))
-            if not span & taken:
-                taken |= span
-                found.append((start, length, group, term))
-        return sorted(found, key=lambda f: f[0])
+        for positions, group, term in sorted(hits, key=lambda h: (-len(h[0]), h[0][0])):
+            if not taken & set(positions):
+                taken |= set(positions)
+                found.append((positions, group, term))
+        return sorted(found, key=lambda f: f[0][0])
 
     def expansions(self, question: str) -> tuple[Expansion, ...]:
         """Each term found and its group's other terms; a form of the same word ("revoke" for
         "revoked") is no alternative, BM25 already matches it."""
         return tuple(
             Expansion(term, tuple(t for t in group if _pattern(t) != _pattern(term)))
-            for _, _, group, term in self._found(question)
+            for _, group, term in self._found(question)
         )
 
     def in_story_words(self, question: str) -> str:
@@ -87,14 +115,31 @@ class Thesaurus:
         owner = [n for n, chunk in enumerate(chunks) for _ in words(chunk)]
         replaced: dict[int, str] = {}
         dropped: set[int] = set()
-        for start, length, group, _ in found:
-            first, last = owner[start], owner[start + length - 1]
-            span = set(range(first, last + 1))
+        for positions, group, _ in found:
+            first = owner[positions[0]]
+            # A separated particle goes ("give the status back" -> "re-designated the status");
+            # the words between stay.
+            span = {first} | {owner[p] for p in positions[1:]}
             if span & (dropped | set(replaced)):
                 continue
-            replaced[first] = group[0]
+            replaced[first] = _in_form_of(group[0], chunks[first])
             dropped |= span - {first}
         return " ".join(replaced.get(n, chunk) for n, chunk in enumerate(chunks) if n not in dropped)
+
+
+@lru_cache(maxsize=4096)
+def _in_form_of(article_word: str, asked: str) -> str:
+    """The article's word as a plain verb where the question has one ("when did they take it
+    away" reads "when did they strip it", not "did they stripped"); otherwise as it is."""
+    asked = asked.strip(".,;:!?\"'()").lower()
+    if " " in article_word or not asked.isalpha():
+        return article_word
+    if (getAllLemmas(asked).get("VERB") or ("",))[0] != asked:
+        return article_word  # the question's word is inflected, or no verb
+    lemma = getLemma(article_word.lower(), upos="VERB")
+    if not lemma or lemma[0] == article_word.lower():
+        return article_word
+    return lemma[0]
 
 
 def parse_thesaurus(text: str, source: object = FILE_NAME) -> Thesaurus:

@@ -29,7 +29,7 @@ def test_a_term_is_found_whatever_its_ending_and_searched_as_its_group():
 
 
 def test_the_model_reads_the_question_in_the_articles_words():
-    assert STORY.in_story_words("When did Amnesty restore the title?") == "When did Amnesty re-designated the status"
+    assert STORY.in_story_words("When did Amnesty restore the title?") == "When did Amnesty re-designate the status"
     assert STORY.in_story_words("Why was he jailed?") == "Why was he jailed?"  # nothing found: unchanged
     # Hyphenated words are replaced or kept whole, as written.
     assert STORY.in_story_words("anti-corruption man's title, restored?") == "anti-corruption man's status re-designated"
@@ -109,3 +109,22 @@ def test_a_malformed_thesaurus_is_a_message_not_a_traceback(workdir, capsys):
     (workdir / "corpus" / "thesaurus.txt").write_text("status, title\nlonely\n", encoding="utf-8")
     code, _, err = run(capsys, "ask", "--no-audit", "mandela")
     assert code == 1 and "thesaurus.txt, line 2" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("question", "read"),
+    [
+        ("did amnesty ever give navalny the status back", "did amnesty ever re-designate navalny the status"),
+        ("did he take the prisoner of conscience comments back?", "did he take back the prisoner of conscience comments"),
+        # "back in January" is a time, not a giving back.
+        ("what reason did amnesty give back in january", "what reason did amnesty give back in january"),
+        ("did they give a reason at all", "did they give a reason at all"),  # no particle: no phrasal verb
+    ],
+)
+def test_a_phrasal_verb_is_found_with_its_object_between(question, read):
+    assert STORY.in_story_words(question) == read
+
+
+def test_the_articles_word_takes_the_form_of_the_question_word():
+    assert STORY.in_story_words("did they restore the title") == "did they re-designate the status"
+    assert STORY.in_story_words("they restored the title") == "they re-designated the status"
