@@ -40,7 +40,8 @@ _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 def _asked(question: str) -> int | None:
     """Where the question phrase of a factoid question ends; None for an open question.
     "what is/was" asks for one fact only when it asks for a name ("whats his wifes name")."""
-    folded = fold(question)
+    # Lower case only, which keeps every offset (fold() may not: "ﬁ" becomes "fi").
+    folded = question.lower().replace("’", "'")
     match = _ASKS.search(folded)
     if match is None:
         return None
