@@ -4,7 +4,7 @@ A mean-pooled sentence vector blurs direction and detail: "did amnesty give the 
 lands as near "Navalny has been downgraded" as "Amnesty has re-designated Navalny". Matching
 each of the question's words to its most similar word of the passage, using the same model's
 contextual token vectors, keeps the words that decide. Measured on tests/data/dev.jsonl
-(README, "Answer quality").
+(README, "Quality, measured").
 """
 from __future__ import annotations
 

@@ -181,7 +181,7 @@ def answer_many(index: Index, questions: Sequence[str], policy: Policy = DEFAULT
     started = time.perf_counter()
     texts = [normalise_question(q) for q in questions]
     thesaurus = index.thesaurus if policy.use_thesaurus else Thesaurus()
-    # The model reads the question in the articles' own words ("restore" -> "re-designated").
+    # The model reads the question in the articles' own words ("restore" -> "re-designate").
     read = [thesaurus.in_story_words(t) for t in texts]
     vectors, pieces = _encode(index, read, policy)
     encoded = time.perf_counter()

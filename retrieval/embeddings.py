@@ -91,20 +91,14 @@ def load_encoder(name: str | None = PACKAGED_MODEL, *, device: str = "cpu") -> E
     def encode_tokens(texts: Sequence[str], skip: frozenset[str] = frozenset()) -> tuple[np.ndarray, list[np.ndarray]]:
         if not texts:
             return np.zeros((0, 0), np.float32), []
-        outputs = model.encode(list(texts), batch_size=64, output_value=None, normalize_embeddings=True)
-        vectors = np.stack([o["sentence_embedding"].float().cpu().numpy() for o in outputs])
-        # output_value=None leaves normalize_embeddings unapplied; a model without a Normalize
-        # layer would otherwise give other cosines here than encode() does.
-        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-        return vectors.astype(np.float32), [_word_pieces(model.tokenizer, o, skip) for o in outputs]
+        outputs = model.encode(list(texts), batch_size=64, output_value=None)
+        return _sentence_vectors(outputs), [_word_pieces(model.tokenizer, o, skip) for o in outputs]
 
     def encode_spans(texts: Sequence[str]) -> tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
         if not texts:
             return np.zeros((0, 0), np.float32), []
         outputs = model.encode(list(texts), batch_size=64, output_value=None)
-        vectors = np.stack([o["sentence_embedding"].float().cpu().numpy() for o in outputs])
-        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-        return vectors.astype(np.float32), [_located_pieces(model, text, o) for text, o in zip(texts, outputs)]
+        return _sentence_vectors(outputs), [_located_pieces(model, text, o) for text, o in zip(texts, outputs)]
 
     full_name = name or PACKAGED_MODEL
     try:
@@ -120,6 +114,17 @@ def load_encoder(name: str | None = PACKAGED_MODEL, *, device: str = "cpu") -> E
     return Encoder(full_name, encode, encode_tokens, encode_spans)
 
 
+def _unit_rows(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return (vectors / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+
+
+def _sentence_vectors(outputs: list[dict]) -> np.ndarray:
+    # output_value=None leaves normalize_embeddings unapplied; a model without a Normalize
+    # layer would otherwise give other cosines here than encode() does.
+    return _unit_rows(np.stack([o["sentence_embedding"].float().cpu().numpy() for o in outputs]))
+
+
 def _located_pieces(model, text: str, output: dict) -> tuple[np.ndarray, np.ndarray]:
     """Unit vectors of the text's word pieces (special tokens left out) and each piece's
     (start, end) in the text, from the tokenizer's offsets for the same input."""
@@ -130,9 +135,7 @@ def _located_pieces(model, text: str, output: dict) -> tuple[np.ndarray, np.ndar
         raise ValueError("the tokenizer's pieces differ from the model's input")
     offsets = np.asarray(encoded["offset_mapping"][:length], dtype=np.int64).reshape(-1, 2)
     keep = np.flatnonzero(offsets[:, 1] > offsets[:, 0])  # special tokens span nothing
-    vectors = output["token_embeddings"][:length].float().cpu().numpy()[keep]
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return (vectors / np.where(norms > 0, norms, 1.0)).astype(np.float32), offsets[keep]
+    return _unit_rows(output["token_embeddings"][:length].float().cpu().numpy()[keep]), offsets[keep]
 
 
 def _word_pieces(tokenizer, output: dict, skip: frozenset[str]) -> np.ndarray:
@@ -150,9 +153,7 @@ def _word_pieces(tokenizer, output: dict, skip: frozenset[str]) -> np.ndarray:
         if whole_word and piece in skip:
             continue
         keep.append(i)
-    vectors = output["token_embeddings"][:length].float().cpu().numpy()[keep]
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return (vectors / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+    return _unit_rows(output["token_embeddings"][:length].float().cpu().numpy()[keep])
 
 
 def text_key(text: str) -> str:

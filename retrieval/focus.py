@@ -15,7 +15,7 @@ quotes speak to each word that decides what it asks:
 
 Open questions ("why", "how did", "what did ... say") are left alone: members ask them in
 their own words, which the quotes rarely share. Measured on tests/data/dev.jsonl (README,
-"Answer quality").
+"Quality, measured").
 """
 from __future__ import annotations
 
