@@ -108,6 +108,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         align=not args.no_align,
         use_thesaurus=not args.no_thesaurus,
         check_focus=not args.no_focus,
+        check_names=not args.no_names,
         prefer_named_outlet=not args.no_outlets,
     )
     index = engine.load(settings)
@@ -118,6 +119,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     parts.append("thesaurus" if policy.use_thesaurus else "no thesaurus")
     if index.dense is not None:
         parts.append("factoid word check" if policy.check_focus else "no factoid word check")
+        parts.append("unknown-name check" if policy.check_names else "no unknown-name check")
     parts.append("named outlets preferred" if policy.prefer_named_outlet else "named outlets not preferred")
     print(f"mode: {index.mode} ({', '.join(parts)}), corpus {index.corpus.version}, file {args.file}")
     print("\n".join(report.lines()))
@@ -179,6 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--no-align", action="store_true", help="rank without word-by-word alignment, to measure it")
     ev.add_argument("--no-thesaurus", action="store_true", help="ignore corpus/thesaurus.txt, to measure it")
     ev.add_argument("--no-focus", action="store_true", help="answer factoid questions without checking each word, to measure it")
+    ev.add_argument("--no-names", action="store_true", help="answer questions about names the articles never use, to measure it")
     ev.add_argument("--no-outlets", action="store_true", help="search all outlets when a question names one, to measure it")
     ev.set_defaults(func=cmd_eval)
 

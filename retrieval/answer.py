@@ -16,6 +16,7 @@ from retrieval.errors import BadQuestion
 from retrieval.focus import unanswered_words
 from retrieval.fusion import Fusion, fuse
 from retrieval.index import Index, Mode
+from retrieval.names import deciding_names, unknown_names
 from retrieval.outlets import named_outlets
 from retrieval.quotes import Candidate, choose_quotes
 from retrieval.thesaurus import Thesaurus
@@ -106,6 +107,9 @@ class Policy:
     check_focus: bool = True
     min_focus_shift: float = 0.1
     min_focus_similarity: float = 0.5
+    # Abstain on any question that turns on a name the articles never use: one whose leaving
+    # out moves the question's vector by `min_focus_shift` too (retrieval/names.py).
+    check_names: bool = True
 
 
 DEFAULT_POLICY = Policy()
@@ -189,8 +193,8 @@ def answer_many(index: Index, questions: Sequence[str], policy: Policy = DEFAULT
     for n, (question, text) in enumerate(zip(questions, texts)):
         own_start = time.perf_counter()
         signals = Signals(index.bm25.relative_scores(text, thesaurus.expansions(index.bm25.spell(text))))
-        if vectors is not None:
-            vector = vectors[n]
+        vector = vectors[n] if vectors is not None else None
+        if vector is not None:
             off_topic = index.off_topic @ vector if index.off_topic is not None else None
             signals = replace(signals, dense=index.dense.scores(vector), off_topic=off_topic)
         ranked = _ranked(index, text, signals, policy)
@@ -207,7 +211,7 @@ def answer_many(index: Index, questions: Sequence[str], policy: Policy = DEFAULT
         ]
         abstained = not candidates or signals.abstains(policy)
         chosen = () if abstained else choose_quotes(candidates, max_quotes=policy.max_quotes, keep_ratio=policy.keep_ratio)
-        if chosen and _unanswered(index, read[n], chosen, policy):
+        if chosen and (_unanswered(index, read[n], chosen, policy) or _unknown_names(index, read[n], vector, policy)):
             abstained, chosen = True, ()
         # Each answer's latency: the shared forward pass plus its own work.
         latency = (encoded - started) + (time.perf_counter() - own_start)
@@ -252,6 +256,14 @@ def _unanswered(index: Index, question: str, chosen: Sequence[Candidate], policy
         min_shift=policy.min_focus_shift,
         min_similarity=policy.min_focus_similarity,
     )
+
+
+def _unknown_names(index: Index, question: str, vector: np.ndarray | None, policy: Policy) -> tuple[str, ...]:
+    """The names the question turns on that the articles never use (retrieval/names.py)."""
+    if not policy.check_names or index.dense is None or vector is None:
+        return ()
+    names = unknown_names(question, index.knows)
+    return deciding_names(question, vector, names, index.dense.encoder.encode, min_shift=policy.min_focus_shift)
 
 
 def _rerank(signals: Signals, ids: list[int], policy: Policy) -> list[tuple[int, float]]:

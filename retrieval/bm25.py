@@ -76,6 +76,11 @@ class BM25Retriever:
                 values.append(model.idf[term] * tf * (k1 + 1) / (tf + norm))
         return sparse.csc_matrix((values, (rows, cols)), shape=(len(self.passages), len(self._columns)))
 
+    @property
+    def vocabulary(self) -> frozenset[str]:
+        """Every words() word of the passages."""
+        return self._word_set
+
     def spell(self, query: str) -> str:
         """The query with each word the corpus never uses replaced by the corpus word it is
         most likely a typo of ("strke" -> "strike"); words with no close match stay."""

@@ -12,7 +12,9 @@ from retrieval.articles import Article, Corpus
 from retrieval.bm25 import BM25Retriever
 from retrieval.chunking import Passage, SentenceStore, chunk_corpus
 from retrieval.embeddings import DenseRetriever, EmbeddingCache, Encoder
+from retrieval.names import acronyms
 from retrieval.thesaurus import Thesaurus
+from retrieval.tokenize import words
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +68,29 @@ class Index:
     def outlets(self) -> frozenset[str]:
         return frozenset(o for o in self.passage_outlets if o)
 
+    @cached_property
+    def vocabulary(self) -> frozenset[str]:
+        """Every word the articles use: text, titles, outlets, authors, and the thesaurus's terms
+        (which include the initials of the articles' names: "afp", build_index())."""
+        meta = " ".join(f"{a.title} {a.outlet or ''} {a.author or ''}" for a in self.corpus.articles)
+        terms = " ".join(t for group in self.thesaurus.groups for t in group)
+        return self.bm25.vocabulary | frozenset(words(meta)) | frozenset(words(terms))
+
+    def knows(self, word: str) -> bool:
+        """Is `word` (a words() word) one the articles use, or a typo of one?"""
+        vocabulary = self.vocabulary
+        return word in vocabulary or all(w in vocabulary for w in words(self.bm25.spell(word)))
+
+
+def corpus_acronyms(corpus: Corpus) -> dict[str, str]:
+    """The initials of the articles' capitalised names ("afp"), each with its name."""
+    found: dict[str, str] = {}
+    for article in corpus.articles:
+        for text in (article.title, article.outlet or "", article.author or "", article.body):
+            for acronym, name in acronyms(text).items():
+                found.setdefault(acronym, name)
+    return found
+
 
 def build_index(
     corpus: Corpus,
@@ -99,4 +124,9 @@ def build_index(
             embedded += cache.encoded_last
     log.info("indexed %d passages of %d articles (%d embedded now)", len(passages), len(corpus.articles), embedded)
     bm25 = BM25Retriever(passages, dictionary=dictionary)
+    # "AFP" is searched as the "Agence France-Presse" the articles write (shorter initials are
+    # too often something else).
+    thesaurus = thesaurus.with_groups(
+        (name, acronym) for acronym, name in corpus_acronyms(corpus).items() if len(acronym) >= 3 and acronym not in bm25.vocabulary
+    )
     return Index(corpus, passages, bm25, dense, embedded, negatives, thesaurus)

@@ -13,6 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
+from typing import Iterable
 
 from lemminflect import getAllLemmas, getLemma
 
@@ -30,9 +31,20 @@ class Expansion:
     alternatives: tuple[str, ...]
 
 
+@lru_cache(maxsize=65536)
+def _key(word: str) -> str:
+    """A word of a phrase as the phrase is matched: its verb's base form, stemmed, so an
+    irregular verb's forms match ("taken back", "took back" and "take back" all key alike)."""
+    return stem((getAllLemmas(word).get("VERB") or (word,))[0])
+
+
 @lru_cache(maxsize=4096)
 def _pattern(term: str) -> tuple[str, ...]:
-    return tuple(stem(w) for w in words(term))
+    """A one-word term is matched by stem only; in a phrase, verbs by their base form too.
+    A lone word's irregular forms can mean other things here ("lost" the title is stripped,
+    "lose" an appeal is not), but a phrase pins its verb's meaning down."""
+    found = words(term)
+    return tuple(_key(w) for w in found) if len(found) > 1 else (stem(found[0]),)
 
 
 # Particles of phrasal verbs, which people put after the object: "give the status back",
@@ -41,12 +53,13 @@ PARTICLES = frozenset({"back", "away", "up", "off", "out", "down", "over"})
 # The farthest a particle may stand from its verb: "take the prisoner of conscience title away".
 MAX_PARTICLE_GAP = 5
 # After these, "back" is a time ("give back in January"), not a return.
-_NOT_A_PARTICLE_BEFORE = frozenset(stem(w) for w in ("in", "then", "when", "at", "during", "around"))
+_NOT_A_PARTICLE_BEFORE = frozenset(_key(w) for w in ("in", "then", "when", "at", "during", "around"))
 
 
 def _placements(stems: list[str], start: int, pattern: tuple[str, ...]) -> list[tuple[int, ...]]:
-    """The word positions at which `pattern` occurs from `start`: side by side, or for a verb
-    and its particle ("give back") with up to MAX_PARTICLE_GAP words between."""
+    """The word positions at which `pattern` occurs from `start` in the question's `stems`
+    (its _key()s for a phrase): side by side, or for a verb and its particle ("give back")
+    with up to MAX_PARTICLE_GAP words between."""
     end = start + len(pattern)
     if tuple(stems[start:end]) == pattern:
         placed = tuple(range(start, end))
@@ -67,25 +80,40 @@ class Thesaurus:
     groups: tuple[tuple[str, ...], ...] = ()
 
     @cached_property
-    def _terms_by_first_stem(self) -> dict[str, list[tuple[tuple[str, ...], tuple[str, ...], str]]]:
-        """(stemmed pattern, group, term) of every term, by the pattern's first stem: worked
-        out once, not for every question."""
-        index: dict[str, list[tuple[tuple[str, ...], tuple[str, ...], str]]] = defaultdict(list)
+    def _terms_by_first_word(self) -> dict[tuple[bool, str], list[tuple[tuple[str, ...], tuple[str, ...], str]]]:
+        """(pattern, group, term) of every term, by whether it is a phrase and the pattern's
+        first word: worked out once, not for every question."""
+        index: dict[tuple[bool, str], list[tuple[tuple[str, ...], tuple[str, ...], str]]] = defaultdict(list)
         for group in self.groups:
             for term in group:
                 pattern = _pattern(term)
-                index[pattern[0]].append((pattern, group, term))
+                index[len(pattern) > 1, pattern[0]].append((pattern, group, term))
         return dict(index)
+
+    def with_groups(self, groups: Iterable[tuple[str, ...]]) -> Thesaurus:
+        """This thesaurus and those of `groups` none of whose terms it has already."""
+        taken = {_pattern(term) for group in self.groups for term in group}
+        extra = []
+        for group in groups:
+            patterns = {_pattern(term) for term in group}
+            if not patterns & taken:
+                extra.append(tuple(group))
+                taken |= patterns
+        return Thesaurus(self.groups + tuple(extra))
 
     def _found(self, question: str) -> list[tuple[tuple[int, ...], tuple[str, ...], str]]:
         """(word positions, group, term) of every term in the question's words(), longest
         first, none overlapping another already taken."""
-        stems = [stem(w) for w in words(question)]
+        found_words = words(question)
+        stems = [stem(w) for w in found_words]
+        keys = [_key(w) for w in found_words]
+        terms = self._terms_by_first_word
         hits = [
             (positions, group, term)
-            for start, first in enumerate(stems)
-            for pattern, group, term in self._terms_by_first_stem.get(first, ())
-            for positions in _placements(stems, start, pattern)
+            for phrase, seen in ((False, stems), (True, keys))
+            for start, first in enumerate(seen)
+            for pattern, group, term in terms.get((phrase, first), ())
+            for positions in _placements(seen, start, pattern)
         ]
         taken: set[int] = set()
         found = []

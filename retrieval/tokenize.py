@@ -7,7 +7,8 @@ from functools import lru_cache
 
 import snowballstemmer
 
-# Question words and function words carry no evidence about which passage answers.
+# Question words and function words carry no evidence about which passage answers; nor do
+# chat's abbreviations and contractions typed without their apostrophe (words() drops it).
 STOPWORDS = frozenset(
     """a about above after again against all am an and any are as at be because been before
     being below between both but by can could did do does doing down during each few for from
@@ -17,7 +18,10 @@ STOPWORDS = frozenset(
     themselves then there these they this those through to too under until up very was we were
     what when where which while who whom why will with would you your yours yourself
     yourselves also get got tell please ok hey hi bot quick one know say said says whats whos
-    did does anyone someone thing things mean means""".split()
+    did does anyone someone thing things mean means
+    lol lmao pls plz ppl yo u ur idk tbh imo btw rn bc cuz gonna wanna thx omg vs
+    isnt wasnt werent arent dont doesnt didnt cant wont wouldnt couldnt shouldnt hasnt havent
+    hadnt im ive youre youve theyre theyve theyd hes shes thats theres""".split()
 )
 
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'"})

@@ -128,3 +128,11 @@ def test_a_phrasal_verb_is_found_with_its_object_between(question, read):
 def test_the_articles_word_takes_the_form_of_the_question_word():
     assert STORY.in_story_words("did they restore the title") == "did they re-designate the status"
     assert STORY.in_story_words("they restored the title") == "they re-designated the status"
+
+
+def test_a_phrase_matches_every_form_of_its_verb_even_irregular_ones():
+    thesaurus = parse_thesaurus("retracted, take back\nstripped, lost")
+    assert thesaurus.in_story_words("has he ever taken back what he said") == "has he ever retracted what he said"
+    assert thesaurus.in_story_words("he took it back") == "he retracted it"
+    # A lone word is matched by its stem only: "lost" the title is stripped, "lose" an appeal is not.
+    assert thesaurus.in_story_words("did he lose his appeal") == "did he lose his appeal"
