@@ -15,7 +15,7 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Iterable
 
-from lemminflect import getAllLemmas, getLemma
+from lemminflect import getAllLemmas, getInflection, getLemma
 
 from retrieval.errors import MalformedThesaurus
 from retrieval.tokenize import stem, words
@@ -155,19 +155,28 @@ class Thesaurus:
         return " ".join(replaced.get(n, chunk) for n, chunk in enumerate(chunks) if n not in dropped)
 
 
+# Verb forms, in the order a form shared by two ("restored": past and participle) is read.
+_VERB_FORMS = ("VB", "VBD", "VBN", "VBG", "VBZ")
+
+
 @lru_cache(maxsize=4096)
 def _in_form_of(article_word: str, asked: str) -> str:
-    """The article's word as a plain verb where the question has one ("when did they take it
-    away" reads "when did they strip it", not "did they stripped"); otherwise as it is."""
+    """The article's word in the form of the question's verb ("when did they take it away"
+    reads "when did they strip it", "after dropping the tag" "after stripping the status");
+    otherwise as it is."""
     asked = asked.strip(".,;:!?\"'()").lower()
     if " " in article_word or not asked.isalpha():
         return article_word
-    if (getAllLemmas(asked).get("VERB") or ("",))[0] != asked:
-        return article_word  # the question's word is inflected, or no verb
-    lemma = getLemma(article_word.lower(), upos="VERB")
-    if not lemma or lemma[0] == article_word.lower():
+    asked_verb = (getAllLemmas(asked).get("VERB") or (None,))[0]
+    article_lemmas = getAllLemmas(article_word.lower())
+    # A noun of the articles stays a noun ("status" for "title", which could be a verb);
+    # a word the lexicon lacks ("re-designated") is taken for the verb it looks like.
+    if asked_verb is None or (article_lemmas and "VERB" not in article_lemmas):
         return article_word
-    return lemma[0]
+    form = next((tag for tag in _VERB_FORMS if asked in getInflection(asked_verb, tag=tag)), None)
+    lemma = getLemma(article_word.lower(), upos="VERB")
+    inflected = getInflection(lemma[0], tag=form) if form and lemma else ()
+    return inflected[0] if inflected else article_word
 
 
 def parse_thesaurus(text: str, source: object = FILE_NAME) -> Thesaurus:

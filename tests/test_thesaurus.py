@@ -128,6 +128,9 @@ def test_a_phrasal_verb_is_found_with_its_object_between(question, read):
 def test_the_articles_word_takes_the_form_of_the_question_word():
     assert STORY.in_story_words("did they restore the title") == "did they re-designate the status"
     assert STORY.in_story_words("they restored the title") == "they re-designated the status"
+    assert STORY.in_story_words("are they restoring the title") == "are they re-designating the status"
+    # "title" could be a verb, but the articles' "status" is a noun and stays one.
+    assert STORY.in_story_words("a title") == "a status"
 
 
 def test_a_phrase_matches_every_form_of_its_verb_even_irregular_ones():
