@@ -95,7 +95,7 @@ class Policy:
     # must reach `min_relevance_aligned`.
     align: bool = True
     rerank_weights: tuple[float, float, float] = (0.2, 0.5, 0.3)
-    min_relevance_aligned: float = 0.55
+    min_relevance_aligned: float = 0.50
     # Search the thesaurus's equivalents of the question's words (retrieval/thesaurus.py).
     use_thesaurus: bool = True
     # A question naming an outlet ("what does the spectator think") is answered from that

@@ -25,7 +25,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from retrieval.embeddings import SpanEncode
-from retrieval.tokenize import STOPWORDS, fold, tokenize
+from retrieval.tokenize import STOPWORDS, about_the_source, fold, tokenize
 
 _FILLER = r"(?:(?:ok|okay|so|and|but|hey|hi|yo|bot|quick one)[\s,:;!.-]+)*"
 _ASKS = re.compile(
@@ -57,11 +57,11 @@ def is_factoid(question: str) -> bool:
 
 def _content_words(question: str) -> list[tuple[int, int, str]]:
     """(start, end, folded word) of each word after the question phrase ("how many") that is
-    not a function word."""
+    neither a function word nor about the source ("according to the articles")."""
     found = []
     for match in _WORD.finditer(question, _asked(question) or 0):
         word = fold(match.group())
-        if len(word) > 1 and word not in STOPWORDS and tokenize(word):
+        if len(word) > 1 and word not in STOPWORDS and tokenize(word) and not about_the_source(word):
             found.append((match.start(), match.end(), word))
     return found
 

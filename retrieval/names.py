@@ -25,7 +25,7 @@ from typing import Callable
 import numpy as np
 from lemminflect import getAllLemmas
 
-from retrieval.tokenize import STOPWORDS, words
+from retrieval.tokenize import STOPWORDS, about_the_source, words
 
 # Letters only: "2018" or "60s" is a number, not a name.
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
@@ -87,7 +87,13 @@ def unknown_names(question: str, known: Callable[[str], bool]) -> tuple[Name, ..
 
 
 def _unknown(word: str, known: Callable[[str], bool]) -> bool:
-    return len(word) >= MIN_NAME_LENGTH and word not in STOPWORDS and not in_english_lexicon(word) and not known(word)
+    return (
+        len(word) >= MIN_NAME_LENGTH
+        and word not in STOPWORDS
+        and not in_english_lexicon(word)
+        and not about_the_source(word)
+        and not known(word)
+    )
 
 
 def deciding_names(

@@ -1,6 +1,7 @@
 """Tokens for BM25: case and diacritics folded, possessives and hyphens handled, stemmed."""
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 from functools import lru_cache
@@ -23,6 +24,16 @@ STOPWORDS = frozenset(
     isnt wasnt werent arent dont doesnt didnt cant wont wouldnt couldnt shouldnt hasnt havent
     hadnt im ive youre youve theyre theyve theyd hes shes thats theres""".split()
 )
+
+# Words about where an answer comes from, not what it says: "how old is he according to the
+# articles" asks his age.
+SOURCE_WORDS = frozenset(
+    """article articles story stories news report reports reported reporting according source
+    sources outlet outlets media press piece pieces coverage""".split()
+)
+# How alike a word of 7+ letters must be to a source word (difflib's ratio) to be read as its
+# typo ("articels"); shorter words are too often other words ("stork", "history").
+SOURCE_WORD_CUTOFF = 0.85
 
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'"})
 _WORD = re.compile(r"[a-z0-9]+(?:[.'-][a-z0-9]+)*")
@@ -57,6 +68,14 @@ def words(text: str) -> list[str]:
         else:
             out.append(word.rstrip("."))
     return out
+
+
+@lru_cache(maxsize=4096)
+def about_the_source(word: str) -> bool:
+    """Is the folded `word` (or its typo) one of SOURCE_WORDS?"""
+    if word in SOURCE_WORDS:
+        return True
+    return len(word) >= 7 and bool(difflib.get_close_matches(word, SOURCE_WORDS, n=1, cutoff=SOURCE_WORD_CUTOFF))
 
 
 def tokenize(text: str) -> list[str]:

@@ -41,6 +41,7 @@ def test_a_fact_the_articles_never_mention_is_not_answered_with_loosely_related_
         ("who is julie verhaar", "Julie Verhaar"),
         ("how old were the remarks amnesty objected to", "2000s"),  # "objected" hardly moves the question
         ("when did mandela lose the status", "1960s"),
+        ("how old is navalny acording to the articels", "44"),  # where the answer is from is no fact asked
     ],
 )
 def test_a_fact_the_quotes_speak_to_is_answered(hybrid_index, question, quoted):
