@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import asdict, dataclass, replace
-from typing import Sequence
+from enum import Enum
+from typing import Collection, Sequence
 
 import numpy as np
 
@@ -15,7 +16,7 @@ from retrieval.alignment import alignment_scores
 from retrieval.errors import BadQuestion
 from retrieval.focus import unanswered_words
 from retrieval.fusion import Fusion, fuse
-from retrieval.index import Index, Mode
+from retrieval.index import HiddenSpan, Index, Mode
 from retrieval.names import deciding_names, unknown_names
 from retrieval.outlets import named_outlets
 from retrieval.quotes import Candidate, choose_quotes
@@ -42,6 +43,21 @@ class Quote:
     score: float
 
 
+class Status(str, Enum):
+    """What an answer amounts to. `abstained` is true exactly for NOT_COVERED."""
+
+    ANSWERED = "answered"  # the quotes speak to what was asked
+    UNCERTAIN = "uncertain"  # related passages are shown, but none gives what was asked
+    NOT_COVERED = "not_covered"  # nothing in the articles is related: no passages
+
+    @classmethod
+    def from_str(cls, value: str) -> "Status":
+        try:
+            return cls(value)
+        except ValueError:
+            raise ValueError(f"unknown status {value!r}; expected one of: {', '.join(s.value for s in cls)}") from None
+
+
 @dataclass(frozen=True)
 class Answer:
     question: str
@@ -51,6 +67,9 @@ class Answer:
     corpus_version: str
     model: str | None
     latency_ms: float
+    status: Status = Status.ANSWERED
+    # A fixed template filled only with words of the question or the kind of fact asked.
+    reason: str | None = None
 
     @property
     def message(self) -> str | None:
@@ -59,6 +78,8 @@ class Answer:
     def to_json(self) -> dict:
         return {
             "question": self.question,
+            "status": self.status.value,
+            "reason": self.reason,
             "abstained": self.abstained,
             "mode": self.mode,
             "passages": [asdict(q) for q in self.passages],
@@ -164,9 +185,12 @@ class Signals:
         return self.relevance(policy) < self.threshold(policy)
 
 
-def answer(index: Index, question: str, policy: Policy = DEFAULT_POLICY) -> Answer:
-    """Answer one question from the index; raises BadQuestion for empty or over-long input."""
-    return answer_many(index, [question], policy)[0]
+def answer(index: Index, question: str, policy: Policy = DEFAULT_POLICY, *,
+           exclude: Collection[HiddenSpan] = ()) -> Answer:
+    """Answer one question from the index; raises BadQuestion for empty or over-long input.
+
+    `exclude`: spans never to quote in this answer (one server's hidden passages)."""
+    return answer_many(index, [question], policy, exclude=exclude)[0]
 
 
 def _encode(index: Index, texts: list[str], policy: Policy) -> tuple[np.ndarray | None, list[np.ndarray] | None]:
@@ -179,9 +203,12 @@ def _encode(index: Index, texts: list[str], policy: Policy) -> tuple[np.ndarray 
     return encoder.encode(texts), None
 
 
-def answer_many(index: Index, questions: Sequence[str], policy: Policy = DEFAULT_POLICY) -> list[Answer]:
+def answer_many(index: Index, questions: Sequence[str], policy: Policy = DEFAULT_POLICY, *,
+                exclude: Collection[HiddenSpan] = ()) -> list[Answer]:
     """Answer several questions with one forward pass of the model (the bot batches
-    simultaneous questions this way). Raises BadQuestion for the first bad one."""
+    simultaneous questions this way). Raises BadQuestion for the first bad one.
+
+    `exclude`: spans never to quote in these answers (one server's hidden passages)."""
     started = time.perf_counter()
     texts = [normalise_question(q) for q in questions]
     thesaurus = index.thesaurus if policy.use_thesaurus else Thesaurus()
@@ -207,7 +234,7 @@ def answer_many(index: Index, questions: Sequence[str], policy: Policy = DEFAULT
         candidates = [
             Candidate(i, index.passages[i], float(score), float(dense[i]) if dense is not None else 0.0)
             for i, score in ranked
-            if score > 0
+            if score > 0 and not any(h.overlaps(index.passages[i]) for h in exclude)
         ]
         abstained = not candidates or signals.abstains(policy)
         chosen = () if abstained else choose_quotes(candidates, max_quotes=policy.max_quotes, keep_ratio=policy.keep_ratio)
@@ -224,6 +251,8 @@ def answer_many(index: Index, questions: Sequence[str], policy: Policy = DEFAULT
                 corpus_version=index.corpus.version,
                 model=index.model,
                 latency_ms=latency * 1000,
+                status=Status.NOT_COVERED if abstained else Status.ANSWERED,
+                reason=NO_ANSWER if abstained else None,
             )
         )
     return answers
@@ -292,4 +321,4 @@ def _quote(index: Index, candidate: Candidate) -> Quote:
     )
 
 
-__all__ = ["Answer", "Quote", "Policy", "answer", "answer_many", "normalise_question", "NO_ANSWER", "MAX_QUESTION_CHARS", "Mode"]
+__all__ = ["Answer", "Quote", "Status", "Policy", "answer", "answer_many", "normalise_question", "NO_ANSWER", "MAX_QUESTION_CHARS", "Mode"]

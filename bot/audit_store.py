@@ -1,0 +1,97 @@
+"""The audit store's contract: what every backend (SQLite, PostgreSQL) offers the bot and the CLI.
+
+Every read and every change names a `Scope`. A server's moderators work in `Scope.guild(id)`
+and see only that server's records: a record of another server (or a DM) is "not found",
+never shown. The operator's command line works in `Scope.everything()`, which also sees DM
+questions. Backends enforce the scope in their queries, not the callers.
+
+This file is the contract only; `open_store(url_or_path)` picks a backend by the
+`STORYBOT_DB` value (a path: SQLite; a `postgresql://` URL: PostgreSQL).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from retrieval.answer import Answer
+    from retrieval.index import HiddenSpan
+
+    from bot.audit import AuditEntry, AuditStats, Moderation
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose records a call may read or change."""
+
+    guild_id: str | None  # None with `everything`: every guild and the DMs
+    everything: bool = False
+
+    @classmethod
+    def guild(cls, guild_id: int | str) -> "Scope":
+        if guild_id is None or str(guild_id).strip() == "":
+            raise ValueError("a guild scope needs a guild id")
+        return cls(str(guild_id))
+
+    @classmethod
+    def operator(cls) -> "Scope":
+        return cls(None, everything=True)
+
+    def sees(self, guild_id: str | None) -> bool:
+        return self.everything or (guild_id is not None and guild_id == self.guild_id)
+
+
+@dataclass(frozen=True)
+class Asker:
+    """Who asked, where: a Discord member in a channel, or the command line."""
+
+    guild_id: str | None = None  # None: a DM, or the command line
+    channel_id: str | None = "cli"
+    user_id: str | None = None
+    user_name: str | None = None
+    # "slash", "message" (the "Find sources" message command), "cli"
+    source: str = "cli"
+    message_id: str | None = None  # the message a "Find sources" answer was about
+    message_author_id: str | None = None
+
+
+class AuditStore(Protocol):
+    """One interface, two backends. Every method is a coroutine; errors are AuditError subclasses."""
+
+    async def close(self) -> None: ...
+
+    # -- answers ---------------------------------------------------------------------------
+    async def record_answer(self, answer: "Answer", asker: Asker) -> int:
+        """Store the answer (status, reason, quotes) in one transaction; return its audit id."""
+
+    async def get(self, scope: Scope, audit_id: int) -> "AuditEntry":
+        """The entry; UnknownAuditId when it does not exist *or is outside the scope*."""
+
+    async def recent(self, scope: Scope, limit: int = 10, *, status: str | None = None) -> list["AuditEntry"]: ...
+
+    async def reported(self, scope: Scope, limit: int = 20) -> list["AuditEntry"]: ...
+
+    async def stats(self, scope: Scope) -> "AuditStats": ...
+
+    async def export(self, scope: Scope) -> list[dict]: ...
+
+    # -- feedback --------------------------------------------------------------------------
+    async def record_vote(self, scope: Scope, audit_id: int, *, kind: str, user_id: str, user_name: str | None) -> None:
+        """Helpful / not helpful: one vote per member per answer, the last press stands."""
+
+    async def record_report(self, scope: Scope, audit_id: int, *, user_id: str, user_name: str | None,
+                            reason: str | None) -> int:
+        """Store a report; ReportLimitReached past the per-member limit. Returns the report's id."""
+
+    # -- moderation ------------------------------------------------------------------------
+    async def hide(self, scope: Scope, span: "HiddenSpan", *, reason: str, answer_id: int | None,
+                   user_id: str | None, user_name: str | None) -> int:
+        """Hide a span in one guild's answers, with its moderation record, in one transaction."""
+
+    async def unhide(self, scope: Scope, span: "HiddenSpan", *, reason: str, answer_id: int | None,
+                     user_id: str | None, user_name: str | None) -> int: ...
+
+    async def hidden_spans(self, guild_id: str | None) -> frozenset["HiddenSpan"]:
+        """The spans hidden in that guild (empty for None: DMs and the CLI get the global hides only)."""
+
+    async def moderation(self, scope: Scope, limit: int = 20) -> list["Moderation"]: ...
