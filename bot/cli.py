@@ -147,6 +147,19 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     return run_bot(settings)
 
 
+def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
+    if not settings.discord_token:
+        raise UsageError("DISCORD_TOKEN is not set: put your bot token in .env (see .env.example)")
+    import asyncio
+
+    from bot.discord_bot import sync_commands
+
+    outcomes = asyncio.run(sync_commands(settings))
+    for outcome in outcomes:
+        print(f"{outcome.scope}: {outcome.action} ({outcome.reason})")
+    return 1 if any(o.action == "skipped" for o in outcomes) else 0
+
+
 def cmd_main(args: argparse.Namespace, settings: Settings) -> int:
     """The main job: the Discord bot when a token is configured, the REPL otherwise."""
     if settings.discord_token:
@@ -190,6 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the Discord bot (needs DISCORD_TOKEN)")
     run.set_defaults(func=cmd_run)
+
+    sync = sub.add_parser("sync", help="register the slash commands with Discord now (a start syncs only when they changed)")
+    sync.set_defaults(func=cmd_sync)
 
     audit_cli.add_parser(sub)
     corpus_cli.add_parser(sub)

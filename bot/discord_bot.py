@@ -1,33 +1,32 @@
-"""The Discord bot: /ask, /sources, /help, the moderators' /audit, and feedback buttons."""
+"""Running the Discord bot: open what it needs, start it, stop it cleanly.
+
+The commands live by concern: `discord_asking` (/ask, /sources, /timeline, /help),
+`discord_moderation` (/audit, /reload), `discord_feedback` (buttons, the Report form),
+`command_sync` (registering commands), `discord_client` (the client that holds them).
+"""
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
 import signal
-import time
-from typing import AsyncIterator
 
 import discord
 import yarl
-from discord import app_commands
 
-from retrieval.answer import Answer, MAX_QUESTION_CHARS, normalise_question
-from retrieval.articles import load_corpus
-from retrieval.errors import BadQuestion, StorybotError
+from retrieval.errors import StorybotError
 
-from retrieval.hiding import HiddenEntry, hide, unhide
-
-from bot import audit_views, embeds, engine
-from bot.audit import AuditError, AuditLog, UnknownAuditId, verify
+from bot import engine
+from bot.audit_store import AuditStore
+from bot.discord_client import StoryBot
+from bot.discord_replies import ERROR_MESSAGE, SHUTTING_DOWN
 from bot.live import Reloader
 from bot.service import AnswerService
 from bot.settings import Settings
 
-log = logging.getLogger(__name__)
+__all__ = ["ERROR_MESSAGE", "SHUTTING_DOWN", "BotStartFailed", "StoryBot", "run_bot", "serve", "sync_commands", "use_endpoints"]
 
-ERROR_MESSAGE = "Sorry, something went wrong on my side. The admins have the details; please try again later."
-SHUTTING_DOWN = "storybot is restarting; please ask again in a minute."
+log = logging.getLogger(__name__)
 
 
 class BotStartFailed(StorybotError):
@@ -38,8 +37,9 @@ def use_endpoints(api_base_url: str | None, gateway_url: str | None) -> None:
     """Point discord.py at another REST base and gateway (a proxy, or the tests' fake).
 
     Every REST URL, webhooks and interaction callbacks included, is built from Route.BASE
-    when the request is made; a plain Client dials DEFAULT_GATEWAY first and after a session
-    that cannot resume. Resumes follow READY's resume_gateway_url, which that server sends.
+    when the request is made; a client dials DEFAULT_GATEWAY first and after a session
+    that cannot resume (an AutoShardedClient asks /gateway/bot, which that server answers).
+    Resumes follow READY's resume_gateway_url, which that server sends.
     """
     from discord.gateway import DiscordWebSocket
     from discord.http import Route
@@ -50,417 +50,84 @@ def use_endpoints(api_base_url: str | None, gateway_url: str | None) -> None:
         DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
 
 
-class Cooldown:
-    """Per-user pause between questions, so one member cannot flood the channel."""
+async def open_store(settings: Settings) -> AuditStore:
+    from bot.audit_store import open_store as open_backend
 
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self._last: dict[int, float] = {}
-
-    def remaining(self, user_id: int) -> float:
-        return max(0.0, self._last.get(user_id, -1e9) + self.seconds - time.monotonic())
-
-    def start(self, user_id: int) -> None:
-        self._last[user_id] = time.monotonic()
+    return await open_backend(settings.db)
 
 
-class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button], template=r"storybot:(?P<kind>helpful|not_helpful|report):(?P<audit_id>[0-9]+)"):
-    """Helpful / Not helpful / Report under an answer. The audit id lives in the custom id,
-    so buttons keep working after a restart."""
-
-    LABELS = {"helpful": ("Helpful", discord.ButtonStyle.success), "not_helpful": ("Not helpful", discord.ButtonStyle.secondary), "report": ("Report", discord.ButtonStyle.danger)}
-
-    def __init__(self, kind: str, audit_id: int) -> None:
-        label, style = self.LABELS[kind]
-        super().__init__(discord.ui.Button(label=label, style=style, custom_id=f"storybot:{kind}:{audit_id}"))
-        self.kind = kind
-        self.audit_id = audit_id
-
-    @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match) -> "FeedbackButton":
-        return cls(match["kind"], int(match["audit_id"]))
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        bot: StoryBot = interaction.client  # type: ignore[assignment]
-        if self.kind == "report":
-            await interaction.response.send_modal(ReportModal(self.audit_id))
-            return
-        try:
-            await bot.record_feedback(interaction, self.audit_id, self.kind)
-        except Exception:  # noqa: BLE001 - the member gets a reply, the admin the traceback
-            log.exception("recording %s feedback on answer %s failed", self.kind, self.audit_id)
-            await interaction.response.send_message(ERROR_MESSAGE, ephemeral=True)
-            return
-        await interaction.response.send_message("Thanks, your feedback is recorded.", ephemeral=True)
+async def _cancelled(task: asyncio.Task) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task
 
 
-def feedback_view(audit_id: int) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
-    for kind in FeedbackButton.LABELS:
-        view.add_item(FeedbackButton(kind, audit_id))
-    return view
-
-
-class ReportModal(discord.ui.Modal, title="Report this answer"):
-    reason = discord.ui.TextInput(
-        label="What is wrong with it? (optional)",
-        style=discord.TextStyle.paragraph,
-        required=False,
-        max_length=1000,
+async def _open_bot(stack: contextlib.AsyncExitStack, settings: Settings, **options) -> StoryBot:
+    """The store, the answer service, the corpus watcher and the client, each closed by `stack`
+    in the reverse order (the client first, the store last)."""
+    store = await open_store(settings)
+    stack.push_async_callback(store.close)
+    # BM25 is ready in a fraction of a second; the model takes seconds to load. Answer
+    # from BM25 at once (answers say mode "bm25") and switch to hybrid when it is ready.
+    service = AnswerService(await asyncio.to_thread(engine.build, settings, None))
+    stack.push_async_callback(service.close)
+    reloader = Reloader(settings, service)
+    bot = StoryBot(
+        service=service,
+        store=store,
+        reloader=reloader,
+        guild_ids=settings.guild_ids,
+        cooldown_seconds=settings.cooldown_seconds,
+        shard_count=settings.shard_count,
+        shard_ids=settings.shard_ids,
+        owner_ids=settings.owner_ids,
+        operator_guild_ids=settings.operator_guild_ids,
+        sync_record=settings.command_sync_file,
+        **options,
     )
-
-    def __init__(self, audit_id: int) -> None:
-        super().__init__(custom_id=f"storybot:report-modal:{audit_id}")
-        self.audit_id = audit_id
-
-    async def on_submit(self, interaction: discord.Interaction) -> None:
-        bot: StoryBot = interaction.client  # type: ignore[assignment]
-        await bot.record_feedback(interaction, self.audit_id, "report", self.reason.value or None)
-        await interaction.response.send_message("Reported to the moderators. Thank you.", ephemeral=True)
-
-    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
-        log.error("recording a report on answer %s failed", self.audit_id, exc_info=error)
-        await _reply(interaction, ERROR_MESSAGE)
+    stack.push_async_callback(bot.close)
+    return bot
 
 
-async def _reply(interaction: discord.Interaction, content: str | None = None, **kwargs) -> None:
-    """An ephemeral reply whether or not the interaction was already acknowledged."""
-    if interaction.response.is_done():
-        await interaction.followup.send(content, ephemeral=True, **kwargs)
-    else:
-        await interaction.response.send_message(content, ephemeral=True, **kwargs)
-
-
-# ---- member commands -------------------------------------------------------------------
-
-
-@app_commands.command(name="ask", description="Ask about Amnesty and Navalny's 'prisoner of conscience' status; get quotes")
-@app_commands.describe(question="Your question, e.g. why was the status withdrawn?")
-async def ask_command(interaction: discord.Interaction, question: app_commands.Range[str, 1, MAX_QUESTION_CHARS]) -> None:
-    bot: StoryBot = interaction.client  # type: ignore[assignment]
-    if bot.draining:
-        await _reply(interaction, SHUTTING_DOWN)
-        return
-    wait = bot.cooldown.remaining(interaction.user.id)
-    if wait > 0:
-        await _reply(interaction, f"Easy there: you can ask again in {wait:.0f} s.")
-        return
-    try:
-        normalise_question(question)
-    except BadQuestion as exc:
-        await _reply(interaction, f"I can't ask that: {exc}.")
-        return
-    bot.cooldown.start(interaction.user.id)
-    await interaction.response.defer(thinking=True)
-    async with bot.in_flight():
-        result = await bot.service.ask(question)
-        audit_id = await bot.record_answer(interaction, result)
-        view = feedback_view(audit_id) if audit_id is not None else discord.utils.MISSING
-        await interaction.followup.send(embed=embeds.answer_embed(result), view=view)
-
-
-@app_commands.command(name="sources", description="The articles storybot quotes from, by date")
-async def sources_command(interaction: discord.Interaction) -> None:
-    bot: StoryBot = interaction.client  # type: ignore[assignment]
-    await interaction.response.send_message(embed=embeds.sources_embed(bot.service.index.corpus))
-
-
-@app_commands.command(name="help", description="What storybot does and doesn't do, and how to report an answer")
-async def help_command(interaction: discord.Interaction) -> None:
-    await interaction.response.send_message(embed=embeds.help_embed(), ephemeral=True)
-
-
-@app_commands.command(name="timeline", description="The story's articles by date, each with its first sentence")
-async def timeline_command(interaction: discord.Interaction) -> None:
-    bot: StoryBot = interaction.client  # type: ignore[assignment]
-    await interaction.response.send_message(embed=embeds.timeline_embed(bot.service.index.corpus))
-
-
-# ---- moderators ------------------------------------------------------------------------
-
-
-def _is_moderator(interaction: discord.Interaction) -> bool:
-    return interaction.guild_id is not None and interaction.permissions.manage_messages
-
-
-@app_commands.command(name="reload", description="Moderators: re-read the articles now and say what changed")
-@app_commands.default_permissions(manage_messages=True)
-@app_commands.guild_only()
-async def reload_command(interaction: discord.Interaction) -> None:
-    bot: StoryBot = interaction.client  # type: ignore[assignment]
-    if not _is_moderator(interaction):
-        await _reply(interaction, "Only moderators (Manage Messages) can use /reload.")
-        return
-    await interaction.response.defer(ephemeral=True, thinking=True)
-    try:
-        report = await bot.reloader.reload()
-    except StorybotError as exc:
-        await _reply(interaction, f"The corpus could not be loaded, so answers still come from the old one: {exc}")
-        return
-    await _reply(interaction, report.text())
-
-
-class AuditGroup(app_commands.Group):
-    """Moderators' views of every answer. Discord hides the group from members without
-    Manage Messages, and every call checks again here: a server can change that default."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            name="audit",
-            description="Moderators: review storybot's answers and reports",
-            default_permissions=discord.Permissions(manage_messages=True),
-            guild_only=True,
-        )
-
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        if not _is_moderator(interaction):
-            await _reply(interaction, "Only moderators (Manage Messages) can use /audit.")
-            return False
-        return True
-
-    @staticmethod
-    async def _show(interaction: discord.Interaction, text: str) -> None:
-        body = embeds.shorten(discord.utils.escape_markdown(text), embeds.DESCRIPTION_LIMIT - 8)
-        await _reply(interaction, embed=discord.Embed(description=f"```\n{body}\n```"[: embeds.DESCRIPTION_LIMIT]))
-
-    @app_commands.command(name="recent", description="The latest answers")
-    async def recent(self, interaction: discord.Interaction, limit: app_commands.Range[int, 1, 25] = 10) -> None:
-        bot: StoryBot = interaction.client  # type: ignore[assignment]
-        await self._show(interaction, audit_views.entries_text(await bot.audit.recent(limit)))
-
-    @staticmethod
-    async def _entry(interaction: discord.Interaction, id: int):
-        """The audited answer, or None once the moderator has been told there is none."""
-        bot: StoryBot = interaction.client  # type: ignore[assignment]
-        try:
-            return await bot.audit.get(id)
-        except UnknownAuditId as exc:
-            await _reply(interaction, str(exc))
-            return None
-
-    @app_commands.command(name="show", description="One answer in full: question, quotes, scores, feedback")
-    async def show(self, interaction: discord.Interaction, id: int) -> None:
-        entry = await self._entry(interaction, id)
-        if entry is not None:
-            await self._show(interaction, audit_views.entry_text(entry))
-
-    @app_commands.command(name="reported", description="Answers members reported, newest first")
-    async def reported(self, interaction: discord.Interaction) -> None:
-        bot: StoryBot = interaction.client  # type: ignore[assignment]
-        await self._show(interaction, audit_views.reported_text(await bot.audit.reported()))
-
-    @app_commands.command(name="stats", description="Questions, abstention rate, feedback, most asked")
-    async def stats(self, interaction: discord.Interaction) -> None:
-        bot: StoryBot = interaction.client  # type: ignore[assignment]
-        await self._show(interaction, audit_views.stats_text(await bot.audit.stats()))
-
-    @app_commands.command(name="verify", description="Re-check that an answer's quotes are still verbatim in today's corpus")
-    async def verify(self, interaction: discord.Interaction, id: int) -> None:
-        bot: StoryBot = interaction.client  # type: ignore[assignment]
-        entry = await self._entry(interaction, id)
-        if entry is None:
-            return
-        corpus = await asyncio.to_thread(load_corpus, bot.settings_corpus)
-        await self._show(interaction, audit_views.verify_text(entry, verify(entry, corpus)))
-
-    async def _quote_of(self, interaction: discord.Interaction, id: int, quote_number: int):
-        entry = await self._entry(interaction, id)
-        if entry is None:
-            return None
-        if not 1 <= quote_number <= len(entry.quotes):
-            await _reply(interaction, f"Answer #{id} has {len(entry.quotes)} quotes; there is no quote {quote_number}.")
-            return None
-        return entry.quotes[quote_number - 1]
-
-    @staticmethod
-    async def _record_and_reload(interaction: discord.Interaction, action: str, quote, answer_id: int, reason: str) -> None:
-        """Who did what and why goes to the audit log; the new hidden list takes effect at once."""
-        bot: StoryBot = interaction.client  # type: ignore[assignment]
-        await bot.audit.record_moderation(action, doc_id=quote.doc_id, start=quote.start, end=quote.end, reason=reason,
-                                          answer_id=answer_id, user_id=interaction.user.id, user_name=str(interaction.user))
-        await bot.reloader.reload()
-
-    @app_commands.command(name="hide", description="Never quote this passage of an answer again")
-    @app_commands.describe(id="The answer's audit id", quote_number="Which quote of it (1-3)", reason="Why (recorded)")
-    async def hide(self, interaction: discord.Interaction, id: int, quote_number: app_commands.Range[int, 1, 3], reason: app_commands.Range[str, 1, 500]) -> None:
-        bot: StoryBot = interaction.client  # type: ignore[assignment]
-        quote = await self._quote_of(interaction, id, quote_number)
-        if quote is None:
-            return
-        entry = HiddenEntry(quote.doc_id, quote.start, quote.end, reason, by=str(interaction.user), at=discord.utils.utcnow().isoformat())
-        try:
-            added = await asyncio.to_thread(hide, bot.settings_corpus, bot.service.index.corpus, entry)
-        except StorybotError as exc:
-            await _reply(interaction, f"Cannot hide that passage: {exc}")
-            return
-        if added:  # as on the command line: a span already hidden is no new decision to record
-            await self._record_and_reload(interaction, "hide", quote, id, reason)
-        state = "is now hidden" if added else "was already hidden"
-        await _reply(interaction, f"{quote.doc_id}[{quote.start}:{quote.end}] {state} and will not be quoted again.")
-
-    @app_commands.command(name="unhide", description="Allow a hidden passage of an answer to be quoted again")
-    @app_commands.describe(id="The answer's audit id", quote_number="Which quote of it (1-3)", reason="Why (recorded)")
-    async def unhide(self, interaction: discord.Interaction, id: int, quote_number: app_commands.Range[int, 1, 3], reason: app_commands.Range[str, 1, 500]) -> None:
-        bot: StoryBot = interaction.client  # type: ignore[assignment]
-        quote = await self._quote_of(interaction, id, quote_number)
-        if quote is None:
-            return
-        removed = await asyncio.to_thread(unhide, bot.settings_corpus, quote.doc_id, quote.start, quote.end)
-        if removed is None:
-            await _reply(interaction, f"{quote.doc_id}[{quote.start}:{quote.end}] was not hidden.")
-            return
-        await self._record_and_reload(interaction, "unhide", quote, id, reason)
-        await _reply(interaction, f"{quote.doc_id}[{quote.start}:{quote.end}] may be quoted again.")
-
-
-# ---- the client ------------------------------------------------------------------------
-
-
-class StoryBot(discord.Client):
-    def __init__(
-        self,
-        *,
-        service: AnswerService,
-        audit: AuditLog,
-        reloader: Reloader,
-        guild_ids: tuple[int, ...] = (),
-        cooldown_seconds: float = 10.0,
-    ) -> None:
-        super().__init__(
-            intents=discord.Intents(guilds=True),
-            # Nothing the bot sends may ping anyone: not a question's @everyone, not an
-            # article's @amnesty. Set once here so no reply can forget it.
-            allowed_mentions=discord.AllowedMentions.none(),
-        )
-        self.service = service
-        self.audit = audit
-        self.guild_ids = guild_ids
-        self.cooldown = Cooldown(cooldown_seconds)
-        self.reloader = reloader
-        self.tree = app_commands.CommandTree(self)
-        self.tree.on_error = self.on_app_command_error  # type: ignore[method-assign]
-        self.draining = False
-        self._busy = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
-
-    async def setup_hook(self) -> None:
-        for command in (ask_command, sources_command, help_command, timeline_command, reload_command, AuditGroup()):
-            self.tree.add_command(command)
-        self.add_dynamic_items(FeedbackButton)
-        if self.guild_ids:
-            for guild_id in self.guild_ids:
-                guild = discord.Object(id=guild_id)
-                self.tree.copy_global_to(guild=guild)
-                await self.tree.sync(guild=guild)
-            log.info("commands synced to guilds %s", ", ".join(map(str, self.guild_ids)))
-        else:
-            await self.tree.sync()
-            log.info("commands synced globally (they can take up to an hour to appear)")
-
-    @contextlib.asynccontextmanager
-    async def in_flight(self) -> AsyncIterator[None]:
-        self._busy += 1
-        self._idle.clear()
-        try:
-            yield
-        finally:
-            self._busy -= 1
-            if not self._busy:
-                self._idle.set()
-
-    async def drain(self, timeout: float = 15.0) -> None:
-        """Refuse new questions and let the ones being answered finish."""
-        self.draining = True
-        try:
-            await asyncio.wait_for(self._idle.wait(), timeout)
-        except asyncio.TimeoutError:
-            log.warning("stopping with %d answers unfinished after %.0f s", self._busy, timeout)
-
-    @property
-    def settings_corpus(self):
-        return self.reloader.settings.corpus
-
-    async def record_answer(self, interaction: discord.Interaction, result: Answer) -> int | None:
-        """The audit id, or None when the log cannot take it: the member still gets the answer."""
-        try:
-            return await self.audit.record_answer(
-                result,
-                guild_id=interaction.guild_id,
-                channel_id=interaction.channel_id,
-                user_id=interaction.user.id,
-                user_name=str(interaction.user),
-            )
-        except AuditError:
-            log.critical("AUDIT RECORD LOST for %r asked by %s", result.question, interaction.user.id, exc_info=True)
-            return None
-
-    async def record_feedback(self, interaction: discord.Interaction, audit_id: int, kind: str, reason: str | None = None) -> None:
-        await self.audit.record_feedback(audit_id, kind=kind, user_id=interaction.user.id, user_name=str(interaction.user), reason=reason)
-
-    async def on_app_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
-        if isinstance(error, app_commands.CheckFailure):
-            if not interaction.response.is_done():
-                await _reply(interaction, "You can't use that command here.")
-            return
-        command = interaction.command.qualified_name if interaction.command else "?"
-        log.error("/%s failed for user %s", command, interaction.user.id, exc_info=error)
-        try:
-            await _reply(interaction, ERROR_MESSAGE)
-        except discord.HTTPException:
-            log.exception("could not tell the member that /%s failed", command)
+def _start_failed(exc: BaseException) -> BotStartFailed:
+    if isinstance(exc, discord.LoginFailure):
+        return BotStartFailed("Discord refused DISCORD_TOKEN: check the token in .env (see .env.example)")
+    return BotStartFailed(f"could not reach Discord: {exc}")
 
 
 async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> int:
-    """Run the bot until `stop` is set (SIGTERM, Ctrl-C); then finish answers, close the log."""
+    """Run the bot until `stop` is set (SIGTERM, Ctrl-C); then finish answers, close the store."""
     use_endpoints(settings.api_base_url, settings.gateway_url)
-    audit = await AuditLog.open(settings.db)
-    service = None
-    background: list[asyncio.Task] = []
-    try:
-        # BM25 is ready in a fraction of a second; the model takes seconds to load. Answer
-        # from BM25 at once (answers say mode "bm25") and switch to hybrid when it is ready.
-        service = AnswerService(await asyncio.to_thread(engine.build, settings, None))
-        reloader = Reloader(settings, service)
-        background += [
-            asyncio.create_task(reloader.load_model(), name="load-model"),
-            asyncio.create_task(reloader.watch(), name="watch-corpus"),
-        ]
-        bot = StoryBot(
-            service=service,
-            audit=audit,
-            reloader=reloader,
-            guild_ids=settings.guild_ids,
-            cooldown_seconds=settings.cooldown_seconds,
-        )
-        stop = stop or asyncio.Event()
+    stop = stop or asyncio.Event()
+    async with contextlib.AsyncExitStack() as stack:
+        bot = await _open_bot(stack, settings, sync_commands=settings.syncs_commands)
+        for job in (bot.reloader.load_model(), bot.reloader.watch()):
+            stack.push_async_callback(_cancelled, asyncio.create_task(job))
         runner = asyncio.create_task(bot.start(settings.discord_token or ""), name="discord")
+        stack.push_async_callback(_cancelled, runner)
         stopper = asyncio.create_task(stop.wait(), name="stop")
+        stack.push_async_callback(_cancelled, stopper)
         done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        try:
-            if runner in done:
+        log.info("stopping: finishing answers in flight")
+        await bot.drain()
+        if runner in done:
+            try:
                 runner.result()
-        except discord.LoginFailure:
-            raise BotStartFailed("Discord refused DISCORD_TOKEN: check the token in .env (see .env.example)") from None
-        except (discord.HTTPException, discord.GatewayNotFound, OSError) as exc:
-            raise BotStartFailed(f"could not reach Discord: {exc}") from None
-        finally:
-            stopper.cancel()
-            log.info("stopping: finishing answers in flight")
-            await bot.drain()
-            await bot.close()
-            if not runner.done():
-                runner.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await runner
-        return 0
-    finally:
-        for task in background:
-            task.cancel()
-        await asyncio.gather(*background, return_exceptions=True)
-        if service is not None:
-            await service.close()
-        await audit.close()
+            except (discord.LoginFailure, discord.HTTPException, discord.GatewayNotFound, OSError) as exc:
+                raise _start_failed(exc) from None
+    return 0
+
+
+async def sync_commands(settings: Settings) -> list:
+    """`storybot sync`: log in (no gateway), register every command scope now, log out."""
+    use_endpoints(settings.api_base_url, settings.gateway_url)
+    async with contextlib.AsyncExitStack() as stack:
+        bot = await _open_bot(stack, settings, force_sync=True)
+        try:
+            await bot.login(settings.discord_token or "")
+        except (discord.LoginFailure, discord.HTTPException, OSError) as exc:
+            raise _start_failed(exc) from None
+        return bot.sync_outcomes
 
 
 def run_bot(settings: Settings) -> int:

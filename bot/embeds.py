@@ -49,9 +49,10 @@ def _block_quote(text: str, n: int, budget: int) -> str:
 
 def answer_embed(result: Answer) -> discord.Embed:
     embed = discord.Embed(colour=COLOUR, title=shorten("Q: " + safe(result.question), QUESTION_ECHO_CHARS))
+    status = result.status.value.replace("_", " ")
     if result.abstained:
-        embed.description = result.message
-        embed.set_footer(text="storybot quotes the articles and never writes its own answer.")
+        embed.description = result.reason or result.message
+        embed.set_footer(text=f"{status} · storybot quotes the articles and never writes its own answer.")
         return embed
     dates = {q.published for q in result.passages}
     budget = (DESCRIPTION_LIMIT - 10) // max(len(result.passages), 1)
@@ -59,12 +60,14 @@ def answer_embed(result: Answer) -> discord.Embed:
     for n, quote in enumerate(result.passages, 1):
         dated = f" ({quote.published or 'undated'})" if len(dates) > 1 else ""
         quotes.append(_block_quote(quote.quote, n, budget - len(dated)) + dated)
-    embed.description = shorten("\n\n".join(quotes), DESCRIPTION_LIMIT)
+    # The engine's reason (a fixed template) says why the quotes may not answer exactly.
+    lead = [f"*{safe(result.reason)}*"] if result.reason else []
+    embed.description = shorten("\n\n".join(lead + quotes), DESCRIPTION_LIMIT)
     sources = "\n".join(source_line(n, q) for n, q in enumerate(result.passages, 1))
     if len(sources) > FIELD_LIMIT:  # long links: drop them before cutting text
         sources = "\n".join(source_line(n, q, with_link=False) for n, q in enumerate(result.passages, 1))
     embed.add_field(name="Sources", value=shorten(sources, FIELD_LIMIT), inline=False)
-    embed.set_footer(text=f"Quoted verbatim · mode {result.mode}")
+    embed.set_footer(text=f"{status} · quoted verbatim · mode {result.mode}")
     _fit_total(embed)
     return embed
 

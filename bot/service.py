@@ -11,11 +11,17 @@ import logging
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from functools import partial
 
 from retrieval.answer import Answer, answer_many, normalise_question
-from retrieval.index import Index
+from retrieval.index import HiddenSpan, Index
 
 log = logging.getLogger(__name__)
+
+Spans = frozenset[HiddenSpan]
+# (corpus version, mode, spans excluded, folded question): one server's hides give that
+# server its own answers, never another's.
+_Key = tuple[str, str, Spans, str]
 
 
 class AnswerService:
@@ -23,11 +29,11 @@ class AnswerService:
         self._index = index
         self.max_batch = max_batch
         self.cache_size = cache_size
-        self._cache: OrderedDict[tuple[str, str, str], Answer] = OrderedDict()
-        self._queue: asyncio.Queue[tuple[str, asyncio.Future[Answer]]] | None = None
+        self._cache: OrderedDict[_Key, Answer] = OrderedDict()
+        self._queue: asyncio.Queue[tuple[str, Spans, asyncio.Future[Answer]]] | None = None
         # Questions queued or being answered, by cache key: a server asks the same thing many
         # times at once, and each copy should wait for one answer, not compute its own.
-        self._pending: dict[tuple[str, str, str], asyncio.Future[Answer]] = {}
+        self._pending: dict[_Key, asyncio.Future[Answer]] = {}
         self._worker: asyncio.Task | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="storybot-answer")
         self.batches = 0  # forward passes run, for benchmarks and tests
@@ -40,14 +46,16 @@ class AnswerService:
         """Answer from a new index from now on; questions already in a batch finish on the old one."""
         self._index = index
 
-    def _key(self, text: str) -> tuple[str, str, str]:
-        return (self._index.corpus.version, self._index.mode, text.casefold())
+    @staticmethod
+    def _key(index: Index, exclude: Spans, text: str) -> _Key:
+        return (index.corpus.version, index.mode, exclude, text.casefold())
 
-    async def ask(self, question: str) -> Answer:
-        """The answer to one question; BadQuestion (raised at once, before any queueing) for
-        empty or over-long input."""
+    async def ask(self, question: str, exclude: frozenset[HiddenSpan] = frozenset()) -> Answer:
+        """The answer to one question, never quoting a span of `exclude` (one server's hidden
+        passages); BadQuestion (raised at once, before any queueing) for empty or over-long input."""
         text = normalise_question(question)
-        key = self._key(text)
+        exclude = frozenset(exclude)
+        key = self._key(self._index, exclude, text)
         cached = self._cache.get(key)
         if cached is not None:
             self._cache.move_to_end(key)
@@ -61,7 +69,7 @@ class AnswerService:
         future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
         self._pending[key] = future
         future.add_done_callback(lambda _: self._pending.pop(key, None))
-        await self._queue.put((question, future))
+        await self._queue.put((question, exclude, future))
         return await asyncio.shield(future)
 
     async def _work(self) -> None:
@@ -72,23 +80,33 @@ class AnswerService:
             while len(batch) < self.max_batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             index = self._index
-            questions = [q for q, _ in batch]
-            try:
-                answers = await loop.run_in_executor(self._executor, answer_many, index, questions)
-            except Exception as exc:  # noqa: BLE001 - handed to every waiting caller, never stranding one
-                log.exception("answering a batch of %d failed", len(batch))
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                continue
-            self.batches += 1
-            for (question, future), result in zip(batch, answers):
-                self._remember(index, result)
-                if not future.done():
-                    future.set_result(result)
+            # One forward pass per set of excluded spans: most servers hide nothing, so a
+            # burst from many servers is still one or two batches.
+            groups: dict[Spans, list[tuple[str, asyncio.Future[Answer]]]] = {}
+            for question, exclude, future in batch:
+                groups.setdefault(exclude, []).append((question, future))
+            for exclude, group in groups.items():
+                await self._answer_group(loop, index, exclude, group)
 
-    def _remember(self, index: Index, result: Answer) -> None:
-        key = (index.corpus.version, index.mode, normalise_question(result.question).casefold())
+    async def _answer_group(self, loop: asyncio.AbstractEventLoop, index: Index, exclude: Spans,
+                            group: list[tuple[str, asyncio.Future[Answer]]]) -> None:
+        questions = [q for q, _ in group]
+        try:
+            answers = await loop.run_in_executor(self._executor, partial(answer_many, index, questions, exclude=exclude))
+        except Exception as exc:  # noqa: BLE001 - handed to every waiting caller, never stranding one
+            log.exception("answering a batch of %d failed", len(group))
+            for _, future in group:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        self.batches += 1
+        for (_, future), result in zip(group, answers):
+            self._remember(index, exclude, result)
+            if not future.done():
+                future.set_result(result)
+
+    def _remember(self, index: Index, exclude: Spans, result: Answer) -> None:
+        key = self._key(index, exclude, normalise_question(result.question))
         self._cache[key] = result
         self._cache.move_to_end(key)
         while len(self._cache) > self.cache_size:

@@ -25,21 +25,74 @@ class Settings:
     gateway_url: str | None = None
     cooldown_seconds: float = 10.0
     log_level: str = ""  # empty: INFO for the bot, WARNING for the interactive commands
+    # Sharding: None lets Discord say how many shards (one process runs them all); several
+    # processes each name the same count and their own ids.
+    shard_count: int | None = None
+    shard_ids: tuple[int, ...] | None = None
+    # Operators: who may change what every server sees (/reload). User ids, and servers
+    # whose moderators are operators.
+    owner_ids: tuple[int, ...] = ()
+    operator_guild_ids: tuple[int, ...] = ()
 
     @property
     def history_file(self) -> Path:
         return self.cache / "repl_history"
 
+    @property
+    def command_sync_file(self) -> Path:
+        """The hash of the command set last synced, per scope, so a start re-syncs only on change."""
+        return self.cache / "command-sync.json"
 
-def _guild_ids(raw: str) -> tuple[int, ...]:
+    @property
+    def syncs_commands(self) -> bool:
+        """Only one process of a sharded bot syncs commands: the one running shard 0."""
+        return self.shard_ids is None or 0 in self.shard_ids
+
+
+def _ids(name: str, raw: str, what: str) -> tuple[int, ...]:
     ids = []
     for part in (p.strip() for p in raw.split(",")):
         if not part:
             continue
         if not part.isdigit():
-            raise BadSetting(f"DISCORD_GUILD_IDS: {part!r} is not a guild id (digits, comma-separated)")
+            raise BadSetting(f"{name}: {part!r} is not a {what} (digits, comma-separated)")
         ids.append(int(part))
     return tuple(ids)
+
+
+def _guild_ids(raw: str) -> tuple[int, ...]:
+    return _ids("DISCORD_GUILD_IDS", raw, "guild id")
+
+
+def _shards(env: Mapping[str, str]) -> tuple[int | None, tuple[int, ...] | None]:
+    raw_count = env.get("DISCORD_SHARD_COUNT", "").strip()
+    raw_ids = env.get("DISCORD_SHARD_IDS", "").strip()
+    count = None
+    if raw_count:
+        if not raw_count.isdigit() or int(raw_count) < 1:
+            raise BadSetting(f"DISCORD_SHARD_COUNT: {raw_count!r} is not a number of shards (a whole number, 1 or more)")
+        count = int(raw_count)
+    if not raw_ids:
+        return count, None
+    if count is None:
+        raise BadSetting("DISCORD_SHARD_IDS is set but DISCORD_SHARD_COUNT is not: "
+                         "give the total number of shards across all processes")
+    ids: list[int] = []
+    for part in (p.strip() for p in raw_ids.split(",")):
+        low, dash, high = part.partition("-")
+        if not (low.isdigit() and (not dash or high.isdigit())):
+            raise BadSetting(f"DISCORD_SHARD_IDS: {part!r} is not a shard id or range (e.g. 0,1 or 0-3)")
+        span = range(int(low), int(high if dash else low) + 1)
+        if not span:
+            raise BadSetting(f"DISCORD_SHARD_IDS: {part!r} is an empty range")
+        for shard in span:
+            if shard >= count:
+                raise BadSetting(f"DISCORD_SHARD_IDS: shard {shard} is out of range for DISCORD_SHARD_COUNT={count} "
+                                 f"(ids run from 0 to {count - 1})")
+            if shard in ids:
+                raise BadSetting(f"DISCORD_SHARD_IDS: shard {shard} is named twice")
+            ids.append(shard)
+    return count, tuple(ids)
 
 
 def _number(env: Mapping[str, str], name: str, default: float) -> float:
@@ -63,6 +116,7 @@ def from_env(env: Mapping[str, str], cwd: Path) -> Settings:
         return (cwd / raw).resolve() if raw else default.resolve()
 
     corpus = path("STORYBOT_CORPUS", cwd / "corpus")
+    shard_count, shard_ids = _shards(env)
     return Settings(
         corpus=corpus,
         model=env.get("STORYBOT_MODEL", "").strip() or PACKAGED_MODEL,
@@ -76,6 +130,10 @@ def from_env(env: Mapping[str, str], cwd: Path) -> Settings:
         gateway_url=env.get("DISCORD_GATEWAY_URL", "").strip() or None,
         cooldown_seconds=_number(env, "STORYBOT_COOLDOWN_SECONDS", 10.0),
         log_level=env.get("STORYBOT_LOG_LEVEL", "").strip().upper(),
+        shard_count=shard_count,
+        shard_ids=shard_ids,
+        owner_ids=_ids("STORYBOT_OWNER_IDS", env.get("STORYBOT_OWNER_IDS", ""), "user id"),
+        operator_guild_ids=_ids("STORYBOT_OPERATOR_GUILD_IDS", env.get("STORYBOT_OPERATOR_GUILD_IDS", ""), "guild id"),
     )
 
 

@@ -133,12 +133,16 @@ class FakeDiscord:
 
     def __init__(self, *, token: str = "fake-bot-token", heartbeat_interval_ms: int = 1000,
                  guild_ids: tuple = (GUILD_ID,), channel_id: int = CHANNEL_ID, send_guild_create: bool = True,
-                 app_flags: int = 0, bot_name: str = "fakebot", ack_deadline: Optional[float] = None) -> None:
+                 app_flags: int = 0, bot_name: str = "fakebot", ack_deadline: Optional[float] = None,
+                 forbidden_guilds: tuple = ()) -> None:
         self.token, self.heartbeat_interval_ms = token, heartbeat_interval_ms
         self.guild_ids, self.channel_id, self.send_guild_create = tuple(guild_ids), channel_id, send_guild_create
         self.bot_id = self.app_id = APP_ID
         self.app_flags = app_flags
         self.ack_deadline = ack_deadline  # e.g. 3.0: later callbacks get 404 Unknown interaction, like Discord
+        # Guilds whose command endpoints answer 403 Missing Access (the bot was removed, or lacks the
+        # applications.commands scope there).
+        self.forbidden_guilds = {int(g) for g in forbidden_guilds}
         self.bot_user = {**self.user_payload(BOT_ID, bot_name), "bot": True, "verified": True, "flags": 0}
         self.ack_heartbeats = True  # set False to simulate a zombie connection
         self.requests: List[Recorded] = []
@@ -291,7 +295,8 @@ class FakeDiscord:
         if message is None:
             button = {"type": 2, "style": 1, "label": "button", "custom_id": custom_id}
             message = self._message({"content": "", "components": [{"type": 1, "components": [button]}]},
-                                    who.get("channel_id", self.channel_id))
+                                    who.get("channel_id") or (self.channel_id if who.get("dm")
+                                                              else self.channel_of(who.get("guild_id") or self.guild_ids[0])))
         self.messages[message["id"]] = message
         return await self._send_interaction(3, {"custom_id": custom_id, "component_type": 2}, message=message, **who)
 
@@ -309,7 +314,7 @@ class FakeDiscord:
         from a user in a DM with the bot (user, no member)."""
         iid = next(self._ids)
         user = self.user_payload(user_id, username)
-        channel_id = channel_id or self.channel_id
+        channel_id = channel_id or (self.channel_id if dm else self.channel_of(guild_id or self.guild_ids[0]))
         p: Dict[str, Any] = {
             "id": str(iid), "application_id": str(self.app_id), "type": itype, "data": data,
             "token": f"itok-{iid}-{secrets.token_hex(8)}", "version": 1, "locale": locale,
@@ -340,10 +345,14 @@ class FakeDiscord:
         await self.dispatch("INTERACTION_CREATE", payload)
         return sent
 
+    def channel_of(self, guild_id: int) -> int:
+        """The one text channel of a guild: `channel_id` in the first guild, guild id + 1 in the others."""
+        return self.channel_id if not self.guild_ids or int(guild_id) == self.guild_ids[0] else int(guild_id) + 1
+
     def guild_payload(self, guild_id: int) -> Dict[str, Any]:
-        """The GUILD_CREATE sent after READY: @everyone role, the bot as member, and (first guild) one text channel."""
-        channels = [{"id": str(self.channel_id), "type": 0, "name": "general", "position": 0, "guild_id": str(guild_id),
-                     "permission_overwrites": [], "nsfw": False, "parent_id": None}] if guild_id == self.guild_ids[0] else []
+        """The GUILD_CREATE sent after READY: @everyone role, the bot as member, and one text channel."""
+        channels = [{"id": str(self.channel_of(guild_id)), "type": 0, "name": "general", "position": 0,
+                     "guild_id": str(guild_id), "permission_overwrites": [], "nsfw": False, "parent_id": None}]
         everyone = {"id": str(guild_id), "name": "@everyone", "permissions": str(BASIC_PERMISSIONS), "position": 0,
                     "color": 0, "hoist": False, "managed": False, "mentionable": False, "flags": 0}
         me = {"user": self.bot_user, "roles": [], "joined_at": _now(), "deaf": False, "mute": False, "flags": 0}
@@ -513,6 +522,8 @@ class FakeDiscord:
         if int(app) != self.app_id:
             return _error(404, "Unknown Application", 10002)
         scope = int(guild) if guild else None
+        if scope in self.forbidden_guilds:
+            return _error(403, "Missing Access", 50001)
         if rec.method == "PUT":
             self.command_bodies[scope] = rec.json
             old = {c["name"]: c["id"] for c in self._registered.get(scope, [])}
@@ -559,6 +570,13 @@ class FakeDiscord:
         if sent is None or int(app) != self.app_id or not sent.responded:
             return _error(404, "Unknown Webhook", 10015)
         self._tag(rec, sent)
+        loading = self.messages.get(sent.original or "")
+        if loading is not None and loading.get("flags", 0) & LOADING:
+            # As Discord does: the first follow-up after a deferred "thinking" response edits that
+            # placeholder, keeping its visibility: the follow-up's own ephemeral flag is ignored.
+            loading.update({k: v for k, v in (rec.json or {}).items() if k in ("content", "embeds", "components")})
+            loading.update(flags=loading["flags"] & ~LOADING, edited_timestamp=_now())
+            return _json(loading)
         msg = self._message(rec.json or {}, sent.payload["channel_id"])
         sent.followups.append(msg["id"])
         return _json(msg)

@@ -1,0 +1,139 @@
+"""Members' commands: /ask, /sources, /timeline, /help. They work in servers and in DMs."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+from typing import AsyncIterator
+
+import discord
+from discord import app_commands
+
+from retrieval.answer import Answer, MAX_QUESTION_CHARS, normalise_question
+from retrieval.errors import BadQuestion
+
+from bot import embeds
+from bot.audit import AuditError
+from bot.audit_store import Asker, AuditStore
+from bot.discord_feedback import Feedback
+from bot.discord_replies import SHUTTING_DOWN, defer_public, reply
+from bot.service import AnswerService
+
+log = logging.getLogger(__name__)
+
+
+class Cooldown:
+    """Per-user pause between questions, so one member cannot flood the channel. Kept in the
+    process: a member's questions reach the shard of the server they ask in."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._last: dict[int, float] = {}
+
+    def remaining(self, user_id: int) -> float:
+        return max(0.0, self._last.get(user_id, -1e9) + self.seconds - time.monotonic())
+
+    def start(self, user_id: int) -> None:
+        self._last[user_id] = time.monotonic()
+
+
+class InFlight:
+    """Answers being made, so a stop can refuse new questions and let these finish."""
+
+    def __init__(self) -> None:
+        self.draining = False
+        self._busy = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @contextlib.asynccontextmanager
+    async def answering(self) -> AsyncIterator[None]:
+        self._busy += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._busy -= 1
+            if not self._busy:
+                self._idle.set()
+
+    async def drain(self, timeout: float) -> None:
+        self.draining = True
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        except asyncio.TimeoutError:
+            log.warning("stopping with %d answers unfinished after %.0f s", self._busy, timeout)
+
+
+def asker_of(interaction: discord.Interaction, source: str = "slash") -> Asker:
+    return Asker(
+        guild_id=str(interaction.guild_id) if interaction.guild_id else None,
+        channel_id=str(interaction.channel_id) if interaction.channel_id else None,
+        user_id=str(interaction.user.id),
+        user_name=str(interaction.user),
+        source=source,
+    )
+
+
+@dataclass(frozen=True)
+class Asking:
+    service: AnswerService
+    store: AuditStore
+    feedback: Feedback
+    cooldown: Cooldown
+    in_flight: InFlight
+
+    async def ask(self, interaction: discord.Interaction, question: str) -> None:
+        if self.in_flight.draining:
+            await reply(interaction, SHUTTING_DOWN)
+            return
+        wait = self.cooldown.remaining(interaction.user.id)
+        if wait > 0:
+            await reply(interaction, f"Easy there: you can ask again in {wait:.0f} s.")
+            return
+        try:
+            normalise_question(question)
+        except BadQuestion as exc:
+            await reply(interaction, f"I can't ask that: {exc}.")
+            return
+        self.cooldown.start(interaction.user.id)
+        await defer_public(interaction)
+        async with self.in_flight.answering():
+            # A server's own hidden passages; a DM gets the operator's global hides only
+            # (those are out of the index already).
+            guild = str(interaction.guild_id) if interaction.guild_id else None
+            exclude = await self.store.hidden_spans(guild) if guild else frozenset()
+            result = await self.service.ask(question, exclude)
+            audit_id = await self._record(interaction, result)
+            view = self.feedback.view(audit_id) if audit_id is not None else discord.utils.MISSING
+            await interaction.followup.send(embed=embeds.answer_embed(result), view=view)
+
+    async def _record(self, interaction: discord.Interaction, result: Answer) -> int | None:
+        """The audit id, or None when the store cannot take it: the member still gets the answer."""
+        try:
+            return await self.store.record_answer(result, asker_of(interaction))
+        except AuditError:
+            log.critical("AUDIT RECORD LOST for %r asked by %s", result.question, interaction.user.id, exc_info=True)
+            return None
+
+    def commands(self) -> list[app_commands.Command]:
+        @app_commands.command(name="ask", description="Ask about Amnesty and Navalny's 'prisoner of conscience' status; get quotes")
+        @app_commands.describe(question="Your question, e.g. why was the status withdrawn?")
+        async def ask(interaction: discord.Interaction, question: app_commands.Range[str, 1, MAX_QUESTION_CHARS]) -> None:
+            await self.ask(interaction, question)
+
+        @app_commands.command(name="sources", description="The articles storybot quotes from, by date")
+        async def sources(interaction: discord.Interaction) -> None:
+            await interaction.response.send_message(embed=embeds.sources_embed(self.service.index.corpus))
+
+        @app_commands.command(name="help", description="What storybot does and doesn't do, and how to report an answer")
+        async def help(interaction: discord.Interaction) -> None:
+            await interaction.response.send_message(embed=embeds.help_embed(), ephemeral=True)
+
+        @app_commands.command(name="timeline", description="The story's articles by date, each with its first sentence")
+        async def timeline(interaction: discord.Interaction) -> None:
+            await interaction.response.send_message(embed=embeds.timeline_embed(self.service.index.corpus))
+
+        return [ask, sources, help, timeline]

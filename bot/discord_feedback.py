@@ -1,0 +1,120 @@
+"""Helpful / Not helpful / Report under every answer, and the Report form.
+
+The audit id lives in each button's custom id, so buttons keep working after a restart. A
+vote counts once per member and answer (the last press stands); reports are limited per
+member by the store. Each Report press opens its own form (a custom id per interaction):
+discord.py keeps one form per custom id, so a shared one would drop all but one of two
+members reporting the same answer at once.
+"""
+from __future__ import annotations
+
+import logging
+
+import discord
+
+from bot.audit import AuditError, UnknownAuditId
+from bot.audit_store import AuditStore, Scope
+from bot.discord_replies import ERROR_MESSAGE, defer_private, reply
+
+log = logging.getLogger(__name__)
+
+TEMPLATE = r"storybot:(?P<kind>helpful|not_helpful|report):(?P<audit_id>[0-9]+)"
+LABELS = {
+    "helpful": ("Helpful", discord.ButtonStyle.success),
+    "not_helpful": ("Not helpful", discord.ButtonStyle.secondary),
+    "report": ("Report", discord.ButtonStyle.danger),
+}
+# A member writing why an answer is wrong gets ten minutes; the interaction's token lasts 15.
+REPORT_FORM_SECONDS = 600.0
+
+
+def scope_of(interaction: discord.Interaction) -> Scope:
+    """Where a button was pressed. Buttons are only on the bot's own answers, so a press in a DM
+    is on a DM answer: the operator's scope holds those."""
+    return Scope.guild(interaction.guild_id) if interaction.guild_id else Scope.operator()
+
+
+class Feedback:
+    def __init__(self, store: AuditStore) -> None:
+        self.store = store
+        self.button = _button_class(self)
+
+    def view(self, audit_id: int) -> discord.ui.View:
+        view = discord.ui.View(timeout=None)
+        for kind in LABELS:
+            view.add_item(self.button(kind, audit_id))
+        return view
+
+    async def vote(self, interaction: discord.Interaction, audit_id: int, kind: str) -> None:
+        await defer_private(interaction)
+        try:
+            await self.store.record_vote(scope_of(interaction), audit_id, kind=kind, user_id=str(interaction.user.id),
+                                         user_name=str(interaction.user))
+        except UnknownAuditId:
+            await reply(interaction, "That answer is no longer in the log.")
+            return
+        await reply(interaction, "Thanks, your feedback is recorded (one vote per answer; your last press counts).")
+
+    async def open_report(self, interaction: discord.Interaction, audit_id: int) -> None:
+        await interaction.response.send_modal(ReportForm(self, audit_id, interaction.id))
+
+    async def report(self, interaction: discord.Interaction, audit_id: int, reason: str | None) -> None:
+        await defer_private(interaction)
+        try:
+            await self.store.record_report(scope_of(interaction), audit_id, user_id=str(interaction.user.id),
+                                           user_name=str(interaction.user), reason=reason)
+        except UnknownAuditId:
+            await reply(interaction, "That answer is no longer in the log.")
+            return
+        except AuditError as exc:
+            if type(exc).__name__ != "ReportLimitReached":
+                raise
+            await reply(interaction, f"Not recorded: {exc}")
+            return
+        await reply(interaction, "Reported to the moderators. Thank you.")
+
+
+def _button_class(feedback: Feedback) -> type[discord.ui.DynamicItem[discord.ui.Button]]:
+    class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button], template=TEMPLATE):
+        def __init__(self, kind: str, audit_id: int) -> None:
+            label, style = LABELS[kind]
+            super().__init__(discord.ui.Button(label=label, style=style, custom_id=f"storybot:{kind}:{audit_id}"))
+            self.kind = kind
+            self.audit_id = audit_id
+
+        @classmethod
+        async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match) -> "FeedbackButton":
+            return cls(match["kind"], int(match["audit_id"]))
+
+        async def callback(self, interaction: discord.Interaction) -> None:
+            try:
+                if self.kind == "report":
+                    await feedback.open_report(interaction, self.audit_id)
+                else:
+                    await feedback.vote(interaction, self.audit_id, self.kind)
+            except Exception as exc:  # noqa: BLE001 - the member gets a reply, the admin the traceback
+                log.error("%s on answer %s failed", self.kind, self.audit_id, exc_info=exc)
+                await reply(interaction, ERROR_MESSAGE)
+
+    return FeedbackButton
+
+
+class ReportForm(discord.ui.Modal, title="Report this answer"):
+    reason = discord.ui.TextInput(
+        label="What is wrong with it? (optional)",
+        style=discord.TextStyle.paragraph,
+        required=False,
+        max_length=1000,
+    )
+
+    def __init__(self, feedback: Feedback, audit_id: int, interaction_id: int) -> None:
+        super().__init__(custom_id=f"storybot:report-form:{audit_id}:{interaction_id}", timeout=REPORT_FORM_SECONDS)
+        self.feedback = feedback
+        self.audit_id = audit_id
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        await self.feedback.report(interaction, self.audit_id, self.reason.value or None)
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
+        log.error("recording a report on answer %s failed", self.audit_id, exc_info=error)
+        await reply(interaction, ERROR_MESSAGE)

@@ -1,0 +1,185 @@
+"""Moderators' /audit, scoped to the server it runs in, and the operators' /reload.
+
+A server's moderators (Manage Messages *in that server*) see and change that server's records
+only: every call names `Scope.guild(interaction.guild_id)` and the store enforces it, so a
+record of another server is "not found". Their hides apply to their server's answers only.
+/reload changes what every server sees, so it is for operators: configured owner user ids, or
+moderators of an operator guild.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import discord
+from discord import app_commands
+
+from retrieval.articles import load_corpus
+from retrieval.errors import StorybotError
+from retrieval.index import HiddenSpan
+
+from bot import audit_views, embeds
+from bot.audit import AuditEntry, AuditQuote, UnknownAuditId, verify
+from bot.audit_store import AuditStore, Scope
+from bot.discord_replies import defer_private, reply
+from bot.live import Reloader
+
+log = logging.getLogger(__name__)
+
+GUILD_ONLY = app_commands.AppCommandContext(guild=True)
+GUILD_INSTALL = app_commands.AppInstallationType(guild=True)
+MODERATORS = discord.Permissions(manage_messages=True)
+
+
+def is_moderator(interaction: discord.Interaction) -> bool:
+    """Manage Messages where the command runs: the permissions Discord resolved for this
+    member in this server's channel, never in another server."""
+    return interaction.guild_id is not None and interaction.permissions.manage_messages
+
+
+@dataclass(frozen=True)
+class Operators:
+    owner_ids: frozenset[int] = frozenset()
+    guild_ids: frozenset[int] = frozenset()
+
+    def allow(self, interaction: discord.Interaction) -> bool:
+        if interaction.user.id in self.owner_ids:
+            return True
+        return interaction.guild_id in self.guild_ids and is_moderator(interaction)
+
+
+def _block(text: str) -> discord.Embed:
+    body = embeds.shorten(discord.utils.escape_markdown(text), embeds.DESCRIPTION_LIMIT - 8)
+    return discord.Embed(description=f"```\n{body}\n```"[: embeds.DESCRIPTION_LIMIT])
+
+
+class AuditGroup(app_commands.Group):
+    """Moderators' views of their server's answers. Discord hides the group from members
+    without Manage Messages; every call checks again here, since a server can change that."""
+
+    def __init__(self, store: AuditStore, corpus_folder: Path) -> None:
+        super().__init__(
+            name="audit",
+            description="Moderators: review storybot's answers and reports in this server",
+            default_permissions=MODERATORS,
+            allowed_contexts=GUILD_ONLY,
+            allowed_installs=GUILD_INSTALL,
+        )
+        self.store = store
+        self.corpus_folder = corpus_folder
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if not is_moderator(interaction):
+            await reply(interaction, "Only moderators (Manage Messages) can use /audit.")
+            return False
+        # Every /audit call reads the store, and hide/unhide and verify do more: acknowledge
+        # before any of it, privately.
+        await defer_private(interaction)
+        return True
+
+    @staticmethod
+    def scope(interaction: discord.Interaction) -> Scope:
+        return Scope.guild(interaction.guild_id)
+
+    @app_commands.command(name="recent", description="The latest answers in this server")
+    async def recent(self, interaction: discord.Interaction, limit: app_commands.Range[int, 1, 25] = 10) -> None:
+        entries = await self.store.recent(self.scope(interaction), limit)
+        await reply(interaction, embed=_block(audit_views.entries_text(entries)))
+
+    async def _entry(self, interaction: discord.Interaction, id: int) -> AuditEntry | None:
+        """The audited answer, or None once the moderator has been told there is none here."""
+        try:
+            return await self.store.get(self.scope(interaction), id)
+        except UnknownAuditId:
+            # The same words whether it never existed or belongs to another server.
+            await reply(interaction, f"There is no answer #{id} in this server's log.")
+            return None
+
+    @app_commands.command(name="show", description="One answer in full: question, quotes, scores, feedback")
+    async def show(self, interaction: discord.Interaction, id: int) -> None:
+        entry = await self._entry(interaction, id)
+        if entry is not None:
+            await reply(interaction, embed=_block(audit_views.entry_text(entry)))
+
+    @app_commands.command(name="reported", description="Answers members reported in this server, newest first")
+    async def reported(self, interaction: discord.Interaction) -> None:
+        entries = await self.store.reported(self.scope(interaction))
+        await reply(interaction, embed=_block(audit_views.reported_text(entries)))
+
+    @app_commands.command(name="stats", description="Questions, abstention rate, feedback, most asked in this server")
+    async def stats(self, interaction: discord.Interaction) -> None:
+        await reply(interaction, embed=_block(audit_views.stats_text(await self.store.stats(self.scope(interaction)))))
+
+    @app_commands.command(name="verify", description="Re-check that an answer's quotes are still verbatim in today's corpus")
+    async def verify(self, interaction: discord.Interaction, id: int) -> None:
+        entry = await self._entry(interaction, id)
+        if entry is None:
+            return
+        corpus = await asyncio.to_thread(load_corpus, self.corpus_folder)
+        await reply(interaction, embed=_block(audit_views.verify_text(entry, verify(entry, corpus))))
+
+    async def _span(self, interaction: discord.Interaction, id: int, quote_number: int) -> HiddenSpan | None:
+        entry = await self._entry(interaction, id)
+        if entry is None:
+            return None
+        if not 1 <= quote_number <= len(entry.quotes):
+            await reply(interaction, f"Answer #{id} has {len(entry.quotes)} quotes; there is no quote {quote_number}.")
+            return None
+        quote: AuditQuote = entry.quotes[quote_number - 1]
+        return HiddenSpan(quote.doc_id, quote.start, quote.end)
+
+    @app_commands.command(name="hide", description="Never quote this passage of an answer again in this server")
+    @app_commands.describe(id="The answer's audit id", quote_number="Which quote of it (1-3)", reason="Why (recorded)")
+    async def hide(self, interaction: discord.Interaction, id: int, quote_number: app_commands.Range[int, 1, 3],
+                   reason: app_commands.Range[str, 1, 500]) -> None:
+        span = await self._span(interaction, id, quote_number)
+        if span is None:
+            return
+        scope = self.scope(interaction)
+        if span in await self.store.hidden_spans(scope.guild_id):
+            await reply(interaction, f"{_name(span)} was already hidden in this server.")
+            return
+        await self.store.hide(scope, span, reason=reason, answer_id=id, user_id=str(interaction.user.id),
+                              user_name=str(interaction.user))
+        await reply(interaction, f"{_name(span)} is now hidden and will not be quoted again in this server.")
+
+    @app_commands.command(name="unhide", description="Allow a passage hidden in this server to be quoted again")
+    @app_commands.describe(id="The answer's audit id", quote_number="Which quote of it (1-3)", reason="Why (recorded)")
+    async def unhide(self, interaction: discord.Interaction, id: int, quote_number: app_commands.Range[int, 1, 3],
+                     reason: app_commands.Range[str, 1, 500]) -> None:
+        span = await self._span(interaction, id, quote_number)
+        if span is None:
+            return
+        scope = self.scope(interaction)
+        if span not in await self.store.hidden_spans(scope.guild_id):
+            await reply(interaction, f"{_name(span)} was not hidden in this server.")
+            return
+        await self.store.unhide(scope, span, reason=reason, answer_id=id, user_id=str(interaction.user.id),
+                                user_name=str(interaction.user))
+        await reply(interaction, f"{_name(span)} may be quoted again in this server.")
+
+
+def _name(span: HiddenSpan) -> str:
+    return f"{span.doc_id}[{span.start}:{span.end}]"
+
+
+def reload_command(reloader: Reloader, operators: Operators) -> app_commands.Command:
+    @app_commands.command(name="reload", description="Operators: re-read the articles now and say what changed")
+    @app_commands.default_permissions(manage_messages=True)
+    @app_commands.allowed_contexts(guilds=True, dms=False, private_channels=False)
+    @app_commands.allowed_installs(guilds=True, users=False)
+    async def reload(interaction: discord.Interaction) -> None:
+        if not operators.allow(interaction):
+            await reply(interaction, "Only the bot's operators can use /reload: it changes the articles for every server.")
+            return
+        await defer_private(interaction)
+        try:
+            report = await reloader.reload()
+        except StorybotError as exc:
+            await reply(interaction, f"The corpus could not be loaded, so answers still come from the old one: {exc}")
+            return
+        await reply(interaction, report.text())
+
+    return reload
