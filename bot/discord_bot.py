@@ -17,9 +17,11 @@ from retrieval.articles import load_corpus
 from retrieval.errors import BadQuestion, StorybotError
 
 from retrieval.hiding import HiddenEntry, hide, unhide
+from retrieval.index import HiddenSpan
 
 from bot import audit_views, embeds, engine
-from bot.audit import AuditError, AuditLog, UnknownAuditId, verify
+from bot.audit_store import Asker, AuditStore, Scope
+from bot.store import AuditError, UnknownAuditId, open_store, verify
 from bot.live import Reloader
 from bot.service import AnswerService
 from bot.settings import Settings
@@ -179,6 +181,15 @@ async def timeline_command(interaction: discord.Interaction) -> None:
 # ---- moderators ------------------------------------------------------------------------
 
 
+def _text(value: int | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _scope(interaction: discord.Interaction) -> Scope:
+    """The records this interaction may see: its server's, or the DMs' for a DM answer's buttons."""
+    return Scope.guild(interaction.guild_id) if interaction.guild_id is not None else Scope.direct_messages()
+
+
 def _is_moderator(interaction: discord.Interaction) -> bool:
     return interaction.guild_id is not None and interaction.permissions.manage_messages
 
@@ -226,14 +237,14 @@ class AuditGroup(app_commands.Group):
     @app_commands.command(name="recent", description="The latest answers")
     async def recent(self, interaction: discord.Interaction, limit: app_commands.Range[int, 1, 25] = 10) -> None:
         bot: StoryBot = interaction.client  # type: ignore[assignment]
-        await self._show(interaction, audit_views.entries_text(await bot.audit.recent(limit)))
+        await self._show(interaction, audit_views.entries_text(await bot.audit.recent(_scope(interaction), limit)))
 
     @staticmethod
     async def _entry(interaction: discord.Interaction, id: int):
         """The audited answer, or None once the moderator has been told there is none."""
         bot: StoryBot = interaction.client  # type: ignore[assignment]
         try:
-            return await bot.audit.get(id)
+            return await bot.audit.get(_scope(interaction), id)
         except UnknownAuditId as exc:
             await _reply(interaction, str(exc))
             return None
@@ -247,12 +258,12 @@ class AuditGroup(app_commands.Group):
     @app_commands.command(name="reported", description="Answers members reported, newest first")
     async def reported(self, interaction: discord.Interaction) -> None:
         bot: StoryBot = interaction.client  # type: ignore[assignment]
-        await self._show(interaction, audit_views.reported_text(await bot.audit.reported()))
+        await self._show(interaction, audit_views.reported_text(await bot.audit.reported(_scope(interaction))))
 
     @app_commands.command(name="stats", description="Questions, abstention rate, feedback, most asked")
     async def stats(self, interaction: discord.Interaction) -> None:
         bot: StoryBot = interaction.client  # type: ignore[assignment]
-        await self._show(interaction, audit_views.stats_text(await bot.audit.stats()))
+        await self._show(interaction, audit_views.stats_text(await bot.audit.stats(_scope(interaction))))
 
     @app_commands.command(name="verify", description="Re-check that an answer's quotes are still verbatim in today's corpus")
     async def verify(self, interaction: discord.Interaction, id: int) -> None:
@@ -272,14 +283,6 @@ class AuditGroup(app_commands.Group):
             return None
         return entry.quotes[quote_number - 1]
 
-    @staticmethod
-    async def _record_and_reload(interaction: discord.Interaction, action: str, quote, answer_id: int, reason: str) -> None:
-        """Who did what and why goes to the audit log; the new hidden list takes effect at once."""
-        bot: StoryBot = interaction.client  # type: ignore[assignment]
-        await bot.audit.record_moderation(action, doc_id=quote.doc_id, start=quote.start, end=quote.end, reason=reason,
-                                          answer_id=answer_id, user_id=interaction.user.id, user_name=str(interaction.user))
-        await bot.reloader.reload()
-
     @app_commands.command(name="hide", description="Never quote this passage of an answer again")
     @app_commands.describe(id="The answer's audit id", quote_number="Which quote of it (1-3)", reason="Why (recorded)")
     async def hide(self, interaction: discord.Interaction, id: int, quote_number: app_commands.Range[int, 1, 3], reason: app_commands.Range[str, 1, 500]) -> None:
@@ -289,13 +292,16 @@ class AuditGroup(app_commands.Group):
             return
         entry = HiddenEntry(quote.doc_id, quote.start, quote.end, reason, by=str(interaction.user), at=discord.utils.utcnow().isoformat())
         try:
-            added = await asyncio.to_thread(hide, bot.settings_corpus, bot.service.index.corpus, entry)
+            # The hidden list and its audit record change together (as on the command line).
+            added = await bot.audit.moderate_globally(
+                "hide", entry.span, reason=reason, apply=lambda: hide(bot.settings_corpus, bot.service.index.corpus, entry),
+                user_id=interaction.user.id, user_name=str(interaction.user))
         except StorybotError as exc:
             await _reply(interaction, f"Cannot hide that passage: {exc}")
             return
-        if added:  # as on the command line: a span already hidden is no new decision to record
-            await self._record_and_reload(interaction, "hide", quote, id, reason)
-        state = "is now hidden" if added else "was already hidden"
+        if added is not None:
+            await bot.reloader.reload()
+        state = "is now hidden" if added is not None else "was already hidden"
         await _reply(interaction, f"{quote.doc_id}[{quote.start}:{quote.end}] {state} and will not be quoted again.")
 
     @app_commands.command(name="unhide", description="Allow a hidden passage of an answer to be quoted again")
@@ -305,11 +311,14 @@ class AuditGroup(app_commands.Group):
         quote = await self._quote_of(interaction, id, quote_number)
         if quote is None:
             return
-        removed = await asyncio.to_thread(unhide, bot.settings_corpus, quote.doc_id, quote.start, quote.end)
+        removed = await bot.audit.moderate_globally(
+            "unhide", HiddenSpan(quote.doc_id, quote.start, quote.end), reason=reason,
+            apply=lambda: unhide(bot.settings_corpus, quote.doc_id, quote.start, quote.end) is not None,
+            user_id=interaction.user.id, user_name=str(interaction.user))
         if removed is None:
             await _reply(interaction, f"{quote.doc_id}[{quote.start}:{quote.end}] was not hidden.")
             return
-        await self._record_and_reload(interaction, "unhide", quote, id, reason)
+        await bot.reloader.reload()
         await _reply(interaction, f"{quote.doc_id}[{quote.start}:{quote.end}] may be quoted again.")
 
 
@@ -321,7 +330,7 @@ class StoryBot(discord.Client):
         self,
         *,
         service: AnswerService,
-        audit: AuditLog,
+        audit: AuditStore,
         reloader: Reloader,
         guild_ids: tuple[int, ...] = (),
         cooldown_seconds: float = 10.0,
@@ -386,17 +395,25 @@ class StoryBot(discord.Client):
         try:
             return await self.audit.record_answer(
                 result,
-                guild_id=interaction.guild_id,
-                channel_id=interaction.channel_id,
-                user_id=interaction.user.id,
-                user_name=str(interaction.user),
+                Asker(
+                    guild_id=_text(interaction.guild_id),
+                    channel_id=_text(interaction.channel_id),
+                    user_id=str(interaction.user.id),
+                    user_name=str(interaction.user),
+                    source="slash",
+                ),
             )
         except AuditError:
             log.critical("AUDIT RECORD LOST for %r asked by %s", result.question, interaction.user.id, exc_info=True)
             return None
 
     async def record_feedback(self, interaction: discord.Interaction, audit_id: int, kind: str, reason: str | None = None) -> None:
-        await self.audit.record_feedback(audit_id, kind=kind, user_id=interaction.user.id, user_name=str(interaction.user), reason=reason)
+        if kind == "report":
+            await self.audit.record_report(_scope(interaction), audit_id, user_id=str(interaction.user.id),
+                                           user_name=str(interaction.user), reason=reason)
+        else:
+            await self.audit.record_vote(_scope(interaction), audit_id, kind=kind, user_id=str(interaction.user.id),
+                                         user_name=str(interaction.user))
 
     async def on_app_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         if isinstance(error, app_commands.CheckFailure):
@@ -414,7 +431,7 @@ class StoryBot(discord.Client):
 async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> int:
     """Run the bot until `stop` is set (SIGTERM, Ctrl-C); then finish answers, close the log."""
     use_endpoints(settings.api_base_url, settings.gateway_url)
-    audit = await AuditLog.open(settings.db)
+    audit = await open_store(settings.db)
     service = None
     background: list[asyncio.Task] = []
     try:

@@ -17,6 +17,7 @@ from retrieval.answer import NO_ANSWER
 from retrieval.evaluation import is_verbatim
 
 from bot.audit import AuditLog
+from bot.audit_store import Scope
 from bot.live import Reloader
 from bot.settings import from_env
 from bot.discord_bot import ERROR_MESSAGE, StoryBot, use_endpoints
@@ -25,6 +26,7 @@ from conftest import CORPUS, write_corpus
 from fake_discord import BASIC_PERMISSIONS, EPHEMERAL, GUILD_ID, MANAGE_MESSAGES, FakeDiscord
 
 MODERATOR = BASIC_PERMISSIONS | MANAGE_MESSAGES
+OPERATOR = Scope.operator()
 NO_PINGS = {"parse": []}
 
 
@@ -104,7 +106,7 @@ async def test_ask_is_acknowledged_then_answered_with_verbatim_cited_quotes(env,
     sent, ack, final = await ask(env.fake, "Why was Mandela's prisoner of conscience status withdrawn?")
     assert ack.json["type"] == 5 and ack.latency < 3.0  # deferred ("thinking") at once
     [embed] = final.json["embeds"]
-    [entry] = await env.audit.recent(1)
+    [entry] = await env.audit.recent(OPERATOR, 1)
     assert entry.quotes and entry.user_id == "4000000000000000004" and entry.guild_id == str(GUILD_ID)
     for quote in entry.quotes:
         assert is_verbatim(corpus, quote.doc_id, quote.start, quote.end, quote.text)
@@ -174,7 +176,7 @@ async def test_moderators_see_recent_show_stats_and_verify_ephemerally(env):
 @pytest.mark.asyncio
 async def test_feedback_buttons_and_the_report_modal_are_recorded(env):
     _, _, final = await ask(env.fake, "who is julie verhaar")
-    [entry] = await env.audit.recent(1)
+    [entry] = await env.audit.recent(OPERATOR, 1)
     [message] = [m for m in env.fake.messages.values() if f"storybot:helpful:{entry.id}" in str(m.get("components"))]
 
     pressed = await env.fake.press_button(f"storybot:helpful:{entry.id}", message=message, user_id=77, username="reader")
@@ -189,25 +191,25 @@ async def test_feedback_buttons_and_the_report_modal_are_recorded(env):
     reply = await env.fake.wait_for_response(submitted.id)
     assert "Reported" in reply.json["data"]["content"]
 
-    feedback = (await env.audit.get(entry.id)).feedback
+    feedback = (await env.audit.get(OPERATOR, entry.id)).feedback
     assert [(f.kind, f.user_id, f.reason) for f in feedback] == [
         ("helpful", "77", None),
         ("report", "78", "the quote is out of context"),
     ]
-    [reported] = await env.audit.reported()
+    [reported] = await env.audit.reported(OPERATOR)
     assert reported.id == entry.id
 
 
 @pytest.mark.asyncio
 async def test_buttons_keep_working_after_a_restart(env):
     await ask(env.fake, "who is julie verhaar")
-    [entry] = await env.audit.recent(1)
+    [entry] = await env.audit.recent(OPERATOR, 1)
     await env.bot.close()  # the fixture's bot is gone; a new process would start like this
     bot, task = await start_bot(env.fake, env.service, env.audit, env.reloader)
     try:
         pressed = await env.fake.press_button(f"storybot:not_helpful:{entry.id}")
         await env.fake.wait_for_response(pressed.id)
-        assert [f.kind for f in (await env.audit.get(entry.id)).feedback] == ["not_helpful"]
+        assert [f.kind for f in (await env.audit.get(OPERATOR, entry.id)).feedback] == ["not_helpful"]
     finally:
         await stop_bot(bot, task)
 
@@ -230,7 +232,7 @@ async def test_a_hundred_simultaneous_asks_are_all_acknowledged_and_answered(env
     assert all(a.json["type"] == 5 for a in acks)
     assert max(a.latency for a in acks) < 3.0  # Discord drops an interaction not acknowledged in 3 s
     assert all(f.json["embeds"] for f in finals)
-    assert len(await env.audit.recent(100)) == 100
+    assert len(await env.audit.recent(OPERATOR, 100)) == 100
     assert env.service.batches < 100  # simultaneous questions share forward passes
 
 
@@ -250,7 +252,7 @@ async def test_an_over_long_question_is_refused_ephemerally(env):
     sent = await env.fake.slash("ask", {"question": "why " * 300})
     reply = await env.fake.wait_for_response(sent.id)
     assert reply.json["data"]["flags"] & EPHEMERAL and "limit is 1,000" in reply.json["data"]["content"]
-    assert await env.audit.recent() == []
+    assert await env.audit.recent(OPERATOR) == []
 
 
 @pytest.mark.asyncio
@@ -306,16 +308,16 @@ async def test_reload_picks_up_a_new_article_and_says_what_changed(env, tiny_art
 @pytest.mark.asyncio
 async def test_a_hidden_passage_is_never_quoted_again_until_unhidden(env):
     _, _, first = await ask(env.fake, "who is julie verhaar")
-    [entry] = await env.audit.recent(1)
+    [entry] = await env.audit.recent(OPERATOR, 1)
     quote = entry.quotes[0]
     sent = await env.fake.slash("audit hide", {"id": entry.id, "quote_number": 1, "reason": "misattributed"}, permissions=MODERATOR, username="mod")
     reply = await env.fake.wait_for_response(sent.id, timeout=30)
     assert "is now hidden" in str(reply.json)
     for _ in range(2):  # also once the answer cache would have had it
         _, _, again = await ask(env.fake, "who is julie verhaar")
-        [latest] = await env.audit.recent(1)
+        [latest] = await env.audit.recent(OPERATOR, 1)
         assert all(not (q.doc_id == quote.doc_id and q.start < quote.end and quote.start < q.end) for q in latest.quotes)
-    [record] = await env.audit.moderation()
+    [record] = await env.audit.moderation(OPERATOR)
     assert (record.action, record.doc_id, record.start, record.end, record.reason, record.user_name) == (
         "hide", quote.doc_id, quote.start, quote.end, "misattributed", "mod")
 
@@ -323,5 +325,5 @@ async def test_a_hidden_passage_is_never_quoted_again_until_unhidden(env):
     reply = await env.fake.wait_for_response(sent.id, timeout=30)
     assert "may be quoted again" in str(reply.json)
     _, _, restored = await ask(env.fake, "who is julie verhaar")
-    [latest] = await env.audit.recent(1)
+    [latest] = await env.audit.recent(OPERATOR, 1)
     assert (latest.quotes[0].doc_id, latest.quotes[0].start) == (quote.doc_id, quote.start)
