@@ -105,6 +105,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> int
         done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
         log.info("stopping: finishing answers in flight")
         await bot.drain()
+        await bot.close()  # before the stack cancels the runner, so the gateway closes cleanly
         if runner in done:
             try:
                 runner.result()
