@@ -66,11 +66,15 @@ class Asker:
 class AuditStore(Protocol):
     """One interface, two backends. Every method is a coroutine; errors are AuditError subclasses."""
 
-    async def close(self) -> None: ...
+    async def close(self) -> None:
+        """Flush the backlog (values.BACKLOG_FLUSH_SECONDS at most; what is left is logged at ERROR), close."""
 
     # -- answers ---------------------------------------------------------------------------
-    async def record_answer(self, answer: "Answer", asker: Asker) -> int:
-        """Store the answer (status, reason, quotes) in one transaction; return its audit id."""
+    async def record_answer(self, answer: "Answer", asker: Asker) -> int | None:
+        """Store the answer (status, reason, quotes) in one transaction; return its audit id. None when
+        the store refuses writes for now (locked, restarting): the answer waits, in order, in a bounded
+        in-process backlog, retried while the process lives and flushed by close(); AuditBacklogFull
+        when that backlog is full. Nothing is dropped without an ERROR naming the question."""
 
     async def get(self, scope: Scope, audit_id: int) -> "AuditEntry":
         """The entry; UnknownAuditId when it does not exist *or is outside the scope*."""

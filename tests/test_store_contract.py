@@ -5,6 +5,7 @@ import asyncio
 import dataclasses
 import hashlib
 import json
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -315,3 +316,61 @@ async def test_export_is_json_with_quotes_and_feedback_oldest_first(store):
     assert [(f["kind"], f["user_name"], f["reason"]) for f in row["feedback"]] == [("report", "bea", "wrong date")]
     assert (exported[1]["quotes"], exported[1]["feedback"]) == ([], [])
     assert set(row) == {field.name for field in dataclasses.fields(AuditEntry)}
+
+
+async def test_invalid_text_is_kept_with_a_replacement_character_not_lost(store):
+    # What `printf 'why \xff revoked' | storybot ask -` reads, and what a broken client can send.
+    audit_id = await store.record_answer(answer("why \udcff revoked \ud800?"), in_guild(user_id="1"))
+    await store.record_report(A, audit_id, user_id="1", user_name="bad\udcffname", reason="odd \udcff")
+    entry = await store.get(A, audit_id)
+    assert entry.question == "why \ufffd revoked \ufffd?"
+    assert (entry.feedback[0].user_name, entry.feedback[0].reason) == ("bad\ufffdname", "odd \ufffd")
+
+
+# The operator's global hide: the file change and its record together, one process at a time
+
+
+async def test_a_global_hide_is_recorded_for_the_operator_only(store):
+    record_id = await store.moderate_globally("hide", SPAN, reason="legal request", apply=lambda: True,
+                                              user_name="operator")
+    [record] = await store.moderation(OPERATOR)
+    assert (record.id, record.action, record.guild_id, record.reason, record.user_name) == (
+        record_id, "hide", None, "legal request", "operator")
+    assert await store.moderation(A) == [] and await store.moderation(DMS) == []
+
+
+async def test_a_global_hide_that_changes_nothing_or_fails_leaves_no_record(store):
+    assert await store.moderate_globally("hide", SPAN, reason="again", apply=lambda: False) is None
+
+    def broken() -> bool:
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError, match="No space left"):
+        await store.moderate_globally("unhide", SPAN, reason="x", apply=broken)
+    assert await store.moderation(OPERATOR) == []
+
+
+async def test_global_hides_from_two_processes_take_turns(store, store_location):
+    """Each apply reads a list, waits, and writes it back: without the lock, hides would be lost."""
+    from bot.store import open_store
+
+    hidden: list[int] = []
+
+    def read_modify_write(n: int):
+        def apply() -> bool:
+            seen = list(hidden)
+            time.sleep(0.02)
+            hidden[:] = [*seen, n]
+            return True
+        return apply
+
+    other = await open_store(store_location)  # another process's connection (its own pool)
+    try:
+        await asyncio.gather(*(
+            (store if n % 2 else other).moderate_globally("hide", HiddenSpan("doc", n, n + 1), reason=f"r{n}",
+                                                          apply=read_modify_write(n))
+            for n in range(10)))
+    finally:
+        await other.close()
+    assert sorted(hidden) == list(range(10))
+    assert len(await store.moderation(OPERATOR)) == 10

@@ -21,10 +21,11 @@ import asyncpg
 
 from bot.audit_store import Asker, Scope
 from bot.store import rows as R
+from bot.store.backlog import Backlog, BacklogPolicy
 from bot.store.errors import (AuditSchemaTooNew, AuditUnavailable, AuditWriteFailed, ReportLimitReached,
                               SpanAlreadyHidden, SpanNotHidden, UnknownAuditId)
 from bot.store.values import (MOST_ASKED, REPORT_WINDOW_HOURS, REPORTS_PER_MEMBER_PER_DAY, AuditEntry, AuditStats,
-                              GuildHide, Moderation, as_json, clamp, now, since, text_id, trimmed)
+                              GuildHide, Moderation, as_json, clamp, now, since, storable, text_id, trimmed)
 
 if TYPE_CHECKING:
     from retrieval.answer import Answer
@@ -183,17 +184,20 @@ class PostgresStore:
 
     backend = "postgresql"
 
-    def __init__(self, pool: asyncpg.Pool, url: str, *, attempts: int = 3, backoff: float = 0.1) -> None:
+    def __init__(self, pool: asyncpg.Pool, url: str, *, attempts: int = 3, backoff: float = 0.1,
+                 backlog: BacklogPolicy = BacklogPolicy()) -> None:
         if attempts < 1:
             raise ValueError(f"attempts must be at least 1, not {attempts}")
         self.path = shown_url(url)  # named `path` as in SQLiteStore: what errors and logs show
         self._pool: asyncpg.Pool | None = pool
         self._attempts = attempts
         self._backoff = backoff
+        self._backlog = Backlog(self._insert_answer, self.path, backlog)
 
     @classmethod
     async def open(cls, url: str, *, attempts: int = 3, backoff: float = 0.1, min_size: int = 1,
-                   max_size: int = 10, timeout: float = 10.0) -> "PostgresStore":
+                   max_size: int = 10, timeout: float = 10.0,
+                   backlog: BacklogPolicy = BacklogPolicy()) -> "PostgresStore":
         """Connect and migrate. A write that fails on a lost connection or a conflict is tried
         `attempts` times, after `backoff`, 2 * `backoff`, ... seconds."""
         where = shown_url(url)
@@ -209,10 +213,12 @@ class PostgresStore:
             if isinstance(exc, (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)):
                 raise AuditUnavailable(where, _reason(exc)) from None
             raise
-        return cls(pool, url, attempts=attempts, backoff=backoff)
+        return cls(pool, url, attempts=attempts, backoff=backoff, backlog=backlog)
 
     async def close(self) -> None:
+        """Write what waits in the backlog (or log it as lost), then close."""
         if self._pool is not None:
+            await self._backlog.close()
             pool, self._pool = self._pool, None
             await pool.close()
 
@@ -224,9 +230,12 @@ class PostgresStore:
 
     # -- answers ---------------------------------------------------------------------------
 
-    async def record_answer(self, answer: "Answer", asker: Asker) -> int:
-        row = R.answer_values(answer, asker)
-        quotes = R.quote_values(answer)
+    async def record_answer(self, answer: "Answer", asker: Asker) -> int | None:
+        """As SQLiteStore.record_answer: the audit id, or None while the answer waits in the backlog."""
+        return await self._backlog.submit((R.answer_values(answer, asker), R.quote_values(answer)), answer.question)
+
+    async def _insert_answer(self, prepared: tuple[dict[str, Any], list[tuple]]) -> int:
+        row, quotes = prepared
 
         async def insert(db: asyncpg.Connection) -> int:
             p = _Params()
@@ -328,7 +337,7 @@ class PostgresStore:
                 "INSERT INTO feedback (answer_id, created_at, user_id, user_name, kind) VALUES ($1, $2, $3, $4, $5)"
                 f" ON CONFLICT (answer_id, user_id) WHERE kind IN {_VOTES} DO UPDATE SET kind = EXCLUDED.kind,"
                 " created_at = EXCLUDED.created_at, user_name = EXCLUDED.user_name RETURNING id",
-                key, now(), text_id(user_id), user_name, kind)
+                key, now(), text_id(user_id), storable(user_name), kind)
 
         return await self._write(upsert)
 
@@ -351,7 +360,7 @@ class PostgresStore:
             return await db.fetchval(
                 "INSERT INTO feedback (answer_id, created_at, user_id, user_name, kind, reason)"
                 " VALUES ($1, $2, $3, $4, 'report', $5) RETURNING id",
-                key, now(), member, user_name, trimmed(reason))
+                key, now(), member, storable(user_name), trimmed(reason))
 
         return await self._write(insert)
 
@@ -368,7 +377,7 @@ class PostgresStore:
             added = await db.fetchval(
                 'INSERT INTO guild_hidden (guild_id, doc_id, start, "end", user_id, user_name, reason, created_at)'
                 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING 1",
-                guild_id, doc_id, start, end, text_id(user_id), user_name, trimmed(reason), now())
+                guild_id, doc_id, start, end, text_id(user_id), storable(user_name), trimmed(reason), now())
             if added is None:
                 raise SpanAlreadyHidden(guild_id, doc_id, start, end)
             return await _moderation_record(db, "hide", guild_id, doc_id, start, end, reason, answer_id, user_id,
@@ -406,7 +415,11 @@ class PostgresStore:
             await db.execute("SELECT pg_advisory_xact_lock($1)", GLOBAL_HIDE_LOCK)
             record_id = await _moderation_record(db, action, None, doc_id, start, end, reason, None, user_id,
                                                  user_name)
-            if not await asyncio.to_thread(apply):
+            try:
+                changed = await asyncio.to_thread(apply)
+            except Exception as exc:
+                raise _ApplyFailed(exc) from exc  # the caller's error, not the database's: no retry
+            if not changed:
                 raise _NothingChanged
             return record_id
 
@@ -414,6 +427,8 @@ class PostgresStore:
             return await self._write(insert, undo=undo, retry=False)
         except _NothingChanged:
             return None
+        except _ApplyFailed as failed:
+            raise failed.error from None
 
     async def hidden_spans(self, guild_id: int | str | None) -> frozenset["HiddenSpan"]:
         from retrieval.index import HiddenSpan
@@ -494,6 +509,14 @@ class _NothingChanged(Exception):
     """`apply` found nothing to change: roll the record back."""
 
 
+class _ApplyFailed(Exception):
+    """`apply` raised: roll the record back and raise its error as it was."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(error)
+        self.error = error
+
+
 def _quoted(columns: Sequence[str]) -> list[str]:
     return [f'"{name}"' if name == "end" else name for name in columns]
 
@@ -520,7 +543,7 @@ async def _moderation_record(db: asyncpg.Connection, action: str, guild_id: str 
         'INSERT INTO moderation (created_at, action, doc_id, start, "end", reason, answer_id, user_id, user_name,'
         " guild_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
         now(), R.moderation_action(action), doc_id, start, end, trimmed(reason),
-        None if answer_id is None else R.audit_key(answer_id), text_id(user_id), user_name, guild_id)
+        None if answer_id is None else R.audit_key(answer_id), text_id(user_id), storable(user_name), guild_id)
 
 
 async def _entries(db: asyncpg.Connection, rows: Sequence[asyncpg.Record], *,

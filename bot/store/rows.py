@@ -6,7 +6,7 @@ from typing import Any
 
 from bot.store.errors import BadSpan, NeedsGuildScope, UnknownAuditId
 from bot.store.values import (MAX_ID, MODERATION_ACTIONS, SOURCES, VOTE_KINDS, AuditEntry, AuditQuote, Feedback,
-                              GuildHide, Moderation, fold, now, sha256_text, text_id)
+                              GuildHide, Moderation, fold, now, sha256_text, storable, text_id)
 
 Row = Mapping[str, Any]
 
@@ -81,11 +81,12 @@ def answer_values(answer: Any, asker: Any) -> dict[str, Any]:
     status = getattr(answer.status, "value", answer.status)
     return {
         "created_at": now(), "guild_id": text_id(asker.guild_id), "channel_id": text_id(asker.channel_id),
-        "user_id": text_id(asker.user_id), "user_name": asker.user_name, "question": answer.question,
+        "user_id": text_id(asker.user_id), "user_name": storable(asker.user_name), "question": storable(answer.question),
         "mode": answer.mode, "abstained": bool(answer.abstained), "corpus_version": answer.corpus_version,
-        "model": answer.model, "latency_ms": float(answer.latency_ms), "status": status, "reason": answer.reason,
+        "model": answer.model, "latency_ms": float(answer.latency_ms), "status": status,
+        "reason": storable(answer.reason),
         "source": asker.source, "message_id": text_id(asker.message_id),
-        "message_author_id": text_id(asker.message_author_id), "question_key": fold(answer.question),
+        "message_author_id": text_id(asker.message_author_id), "question_key": fold(storable(answer.question)),
     }
 
 

@@ -22,10 +22,11 @@ import aiosqlite
 
 from bot.audit_store import Asker, Scope
 from bot.store import rows as R
+from bot.store.backlog import Backlog, BacklogPolicy
 from bot.store.errors import (AuditSchemaTooNew, AuditUnavailable, AuditWriteFailed, ReportLimitReached,
                               SpanAlreadyHidden, SpanNotHidden, UnknownAuditId)
 from bot.store.values import (MOST_ASKED, REPORT_WINDOW_HOURS, REPORTS_PER_MEMBER_PER_DAY, AuditEntry, AuditStats,
-                              GuildHide, Moderation, as_json, clamp, fold, now, since, text_id, trimmed)
+                              GuildHide, Moderation, as_json, clamp, fold, now, since, storable, text_id, trimmed)
 
 if TYPE_CHECKING:
     from retrieval.answer import Answer
@@ -166,7 +167,7 @@ class SQLiteStore:
     backend = "sqlite"
 
     def __init__(self, db: aiosqlite.Connection, path: Path, *, attempts: int = 3, busy_timeout: float = 1.0,
-                 backoff: float = 0.1) -> None:
+                 backoff: float = 0.1, backlog: BacklogPolicy = BacklogPolicy()) -> None:
         if attempts < 1:
             raise ValueError(f"attempts must be at least 1, not {attempts}")
         self.path = path
@@ -176,10 +177,11 @@ class SQLiteStore:
         self._backoff = backoff
         # One connection serves every coroutine; its transactions must not interleave.
         self._lock = asyncio.Lock()
+        self._backlog = Backlog(self._insert_answer, path, backlog)
 
     @classmethod
     async def open(cls, path: str | os.PathLike[str], *, attempts: int = 3, busy_timeout: float = 1.0,
-                   backoff: float = 0.1) -> "SQLiteStore":
+                   backoff: float = 0.1, backlog: BacklogPolicy = BacklogPolicy()) -> "SQLiteStore":
         """Open (creating if needed) and migrate the log at `path`.
 
         A locked write waits up to `busy_timeout` seconds inside SQLite, then is tried again after
@@ -206,10 +208,12 @@ class SQLiteStore:
             if isinstance(exc, sqlite3.Error):
                 raise AuditUnavailable(path, _reason(exc, path)) from None
             raise
-        return cls(db, path, attempts=attempts, busy_timeout=busy_timeout, backoff=backoff)
+        return cls(db, path, attempts=attempts, busy_timeout=busy_timeout, backoff=backoff, backlog=backlog)
 
     async def close(self) -> None:
+        """Write what waits in the backlog (or log it as lost), then close."""
         if self._db is not None:
+            await self._backlog.close()
             db, self._db = self._db, None
             await db.close()
 
@@ -221,11 +225,15 @@ class SQLiteStore:
 
     # -- answers ---------------------------------------------------------------------------
 
-    async def record_answer(self, answer: "Answer", asker: Asker) -> int:
-        """Store the answer and its quotes in one transaction; return its audit id."""
+    async def record_answer(self, answer: "Answer", asker: Asker) -> int | None:
+        """Store the answer and its quotes in one transaction; its audit id, or None while the log
+        refuses writes and the answer waits in the backlog."""
         row = R.answer_values(answer, asker)
         row["abstained"] = int(row["abstained"])
-        quotes = R.quote_values(answer)
+        return await self._backlog.submit((row, R.quote_values(answer)), answer.question)
+
+    async def _insert_answer(self, prepared: tuple[dict[str, Any], list[tuple]]) -> int:
+        row, quotes = prepared
 
         async def insert(db: aiosqlite.Connection) -> int:
             names = ", ".join(row)
@@ -329,7 +337,7 @@ class SQLiteStore:
                 "INSERT INTO feedback (answer_id, created_at, user_id, user_name, kind) VALUES (?, ?, ?, ?, ?)"
                 f" ON CONFLICT (answer_id, user_id) WHERE kind IN {_VOTES} DO UPDATE SET kind = excluded.kind,"
                 " created_at = excluded.created_at, user_name = excluded.user_name RETURNING id",
-                (key, now(), text_id(user_id), user_name, kind)))[0]
+                (key, now(), text_id(user_id), storable(user_name), kind)))[0]
             return vote_id
 
         return await self._write(upsert)
@@ -352,7 +360,7 @@ class SQLiteStore:
             (report_id,) = await db.execute_insert(
                 "INSERT INTO feedback (answer_id, created_at, user_id, user_name, kind, reason)"
                 " VALUES (?, ?, ?, ?, 'report', ?)",
-                (key, now(), member, user_name, trimmed(reason)))
+                (key, now(), member, storable(user_name), trimmed(reason)))
             return report_id
 
         return await self._write(insert)
@@ -372,7 +380,7 @@ class SQLiteStore:
             cursor = await db.execute(
                 'INSERT INTO guild_hidden (guild_id, doc_id, start, "end", user_id, user_name, reason, created_at)'
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (guild_id, doc_id, start, end, text_id(user_id), user_name, trimmed(reason), now()))
+                (guild_id, doc_id, start, end, text_id(user_id), storable(user_name), trimmed(reason), now()))
             if cursor.rowcount == 0:
                 raise SpanAlreadyHidden(guild_id, doc_id, start, end)
             return await _moderation_record(db, "hide", guild_id, doc_id, start, end, reason, answer_id, user_id,
@@ -416,7 +424,11 @@ class SQLiteStore:
 
         async def insert(db: aiosqlite.Connection) -> int | None:
             record_id = await _moderation_record(db, action, None, doc_id, start, end, reason, None, user_id, user_name)
-            if not await asyncio.to_thread(apply):
+            try:
+                changed = await asyncio.to_thread(apply)
+            except Exception as exc:
+                raise _ApplyFailed(exc) from exc  # the caller's error, not the database's: no retry
+            if not changed:
                 raise _NothingChanged
             return record_id
 
@@ -424,6 +436,8 @@ class SQLiteStore:
             return await self._write(insert, undo=undo)
         except _NothingChanged:
             return None
+        except _ApplyFailed as failed:
+            raise failed.error from None
 
     async def hidden_spans(self, guild_id: int | str | None) -> frozenset["HiddenSpan"]:
         """The spans hidden in that server (empty for None: DMs and the CLI get the global hides only)."""
@@ -512,6 +526,14 @@ class _NothingChanged(Exception):
     """`apply` found nothing to change: roll the record back."""
 
 
+class _ApplyFailed(Exception):
+    """`apply` raised: roll the record back and raise its error as it was."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(error)
+        self.error = error
+
+
 def _quoted(columns: Sequence[str]) -> list[str]:
     return [f'"{name}"' if name == "end" else name for name in columns]
 
@@ -532,7 +554,7 @@ async def _moderation_record(db: aiosqlite.Connection, action: str, guild_id: st
         'INSERT INTO moderation (created_at, action, doc_id, start, "end", reason, answer_id, user_id, user_name,'
         " guild_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (now(), R.moderation_action(action), doc_id, start, end, trimmed(reason),
-         None if answer_id is None else R.audit_key(answer_id), text_id(user_id), user_name, guild_id))
+         None if answer_id is None else R.audit_key(answer_id), text_id(user_id), storable(user_name), guild_id))
     return record_id
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Protocol
@@ -22,9 +23,21 @@ MOST_ASKED = 5
 # ask a handful a day: dev.jsonl's sessions ran 3-6 questions).
 REPORTS_PER_MEMBER_PER_DAY = 5
 REPORT_WINDOW_HOURS = 24
+# Answers the store cannot take yet (another process holds SQLite's write lock; PostgreSQL is
+# restarting) wait in memory, in order, and are retried while the process lives. A row with its
+# quotes is about 2 KB, so the bound is 2 MB; at the bench's burst of 100 simultaneous /ask it
+# covers ten bursts, and at a steady 10 answers a second, a lock held for over a minute and a half.
+BACKLOG_CAPACITY = 1000
+BACKLOG_RETRY_SECONDS = 1.0
+# On close (SIGTERM, the end of `storybot ask`), how long the backlog may still be tried before
+# what is left is logged as lost: well inside the 10 s a container runtime waits after SIGTERM.
+BACKLOG_FLUSH_SECONDS = 5.0
 # Ids are SQLite INTEGERs and PostgreSQL BIGINTs: a number past this names no entry (and would
 # overflow the driver rather than miss).
 MAX_ID = 2**63 - 1
+
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -167,8 +180,14 @@ def text_id(value: int | str | None) -> str | None:
     return None if value is None else str(value)
 
 
+def storable(text: str | None) -> str | None:
+    """The text with lone surrogates (invalid UTF-8 read with surrogateescape, a broken Discord
+    client) as U+FFFD: neither SQLite nor PostgreSQL can hold them, and the record must not be lost."""
+    return None if text is None else _SURROGATES.sub("\ufffd", text)
+
+
 def trimmed(reason: str | None) -> str | None:
-    return (reason or "").strip()[:MAX_REASON_CHARS] or None
+    return storable((reason or "").strip()[:MAX_REASON_CHARS] or None)
 
 
 def now() -> str:
