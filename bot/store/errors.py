@@ -94,3 +94,11 @@ class NeedsGuildScope(AuditError, ValueError):
     def __init__(self, what: str) -> None:
         super().__init__(f"{what} needs one server's scope: the operator hides for every server with "
                          "`storybot corpus hide`")
+
+
+class BadGuildSetting(AuditError, ValueError):
+    """A per-server setting with a value it cannot take."""
+
+    def __init__(self, name: str, value: object, expected: str) -> None:
+        super().__init__(f"{name}: {value!r} is not allowed; expected {expected}")
+        self.name, self.value, self.expected = name, value, expected

@@ -26,7 +26,8 @@ from bot.store.backlog import Backlog, BacklogPolicy
 from bot.store.errors import (AuditSchemaTooNew, AuditUnavailable, AuditWriteFailed, ReportLimitReached,
                               SpanAlreadyHidden, SpanNotHidden, UnknownAuditId)
 from bot.store.values import (MOST_ASKED, REPORT_WINDOW_HOURS, REPORTS_PER_MEMBER_PER_DAY, AuditEntry, AuditStats,
-                              GuildHide, Moderation, as_json, clamp, fold, now, since, storable, text_id, trimmed)
+                              Forgotten, GuildHide, GuildSettings, MemberData, Moderation, as_json, clamp, fold, now,
+                              since, storable, text_id, trimmed)
 
 if TYPE_CHECKING:
     from retrieval.answer import Answer
@@ -145,6 +146,24 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE answers ADD COLUMN question_key TEXT;
     UPDATE answers SET question_key = audit_fold(question);
     CREATE INDEX answers_by_guild_question ON answers(guild_id, question_key);
+    """,
+    """
+    -- Each server's settings (/settings), shared by every shard. public_channels is a JSON list of ids.
+    CREATE TABLE guild_settings (
+        guild_id TEXT PRIMARY KEY,
+        public_channels TEXT NOT NULL DEFAULT '[]',
+        cooldown_seconds REAL,
+        mod_log_channel TEXT,
+        find_sources_public INTEGER NOT NULL DEFAULT 0 CHECK (find_sources_public IN (0, 1)),
+        updated_at TEXT NOT NULL,
+        updated_by TEXT
+    );
+    -- A member's data is found by who they are (/mydata, /forget-me) and by age (retention).
+    CREATE INDEX answers_by_user ON answers(user_id);
+    CREATE INDEX answers_by_message_author ON answers(message_author_id);
+    CREATE INDEX answers_by_time ON answers(created_at);
+    CREATE INDEX feedback_by_user ON feedback(user_id);
+    CREATE INDEX feedback_by_time ON feedback(created_at);
     """,
 )
 
@@ -458,14 +477,112 @@ class SQLiteStore:
     async def moderation(self, scope: Scope, limit: int = 20) -> list[Moderation]:
         """Hide and unhide decisions in the scope, newest first (the operator's global ones included
         in the operator's scope only)."""
-        if not scope.everything and scope.guild_id is None:
-            return []
-        where, params = ("1 = 1", ()) if scope.everything else ("guild_id = ?", (scope.guild_id,))
+        where, params = _moderation_scoped(scope)
         async with self._reading() as db:
             rows = await db.execute_fetchall(
                 f"SELECT {', '.join(_quoted(R.MODERATION_COLUMNS))} FROM moderation WHERE {where}"
                 " ORDER BY id DESC LIMIT ?", (*params, clamp(limit)))
         return [R.moderation(row) for row in rows]
+
+    # -- per-server settings ---------------------------------------------------------------
+
+    async def guild_settings(self, guild_id: int | str) -> GuildSettings:
+        """That server's settings; the defaults until it saves some."""
+        async with self._reading() as db:
+            rows = await db.execute_fetchall(
+                "SELECT public_channels, cooldown_seconds, mod_log_channel, find_sources_public FROM guild_settings"
+                " WHERE guild_id = ?", (text_id(guild_id),))
+        return R.guild_settings(rows[0]) if rows else GuildSettings()
+
+    async def save_guild_settings(self, scope: Scope, settings: GuildSettings, *, user_id: int | str | None = None,
+                                  user_name: str | None = None) -> GuildSettings:
+        """Check and store a server's settings (all of them at once); the settings as stored."""
+        guild_id = R.guild_of(scope, "a server's settings")
+        checked = settings.checked()
+        values = R.settings_values(checked)
+
+        async def upsert(db: aiosqlite.Connection) -> None:
+            await db.execute(
+                "INSERT INTO guild_settings (guild_id, public_channels, cooldown_seconds, mod_log_channel,"
+                " find_sources_public, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (guild_id) DO UPDATE SET public_channels = excluded.public_channels,"
+                " cooldown_seconds = excluded.cooldown_seconds, mod_log_channel = excluded.mod_log_channel,"
+                " find_sources_public = excluded.find_sources_public, updated_at = excluded.updated_at,"
+                " updated_by = excluded.updated_by",
+                (guild_id, values["public_channels"], values["cooldown_seconds"], values["mod_log_channel"],
+                 int(values["find_sources_public"]), now(), storable(user_name) or text_id(user_id)))
+
+        await self._write(upsert)
+        return checked
+
+    # -- members' data --------------------------------------------------------------------
+
+    async def mydata(self, scope: Scope, user_id: int | str) -> MemberData:
+        """Everything the store holds about one member in the scope (/mydata)."""
+        member = text_id(user_id)
+        where, params = _scoped(scope)
+        async with self._reading() as db:
+            asked = await db.execute_fetchall(
+                f"SELECT {_ANSWER_COLUMNS} FROM answers WHERE answers.user_id = ? AND {where} ORDER BY id",
+                (member, *params))
+            theirs = await db.execute_fetchall(
+                f"SELECT {_ANSWER_COLUMNS} FROM answers WHERE answers.message_author_id = ? AND {where} ORDER BY id",
+                (member, *params))
+            feedback = await db.execute_fetchall(
+                "SELECT feedback.answer_id, feedback.id, feedback.created_at, feedback.kind, feedback.reason"
+                f" FROM feedback JOIN answers ON answers.id = feedback.answer_id WHERE feedback.user_id = ? AND {where}"
+                " ORDER BY feedback.id", (member, *params))
+            mod_where, mod_params = _moderation_scoped(scope)
+            moderation = await db.execute_fetchall(
+                f"SELECT {', '.join(_quoted(R.MODERATION_COLUMNS))} FROM moderation WHERE user_id = ? AND {mod_where}"
+                " ORDER BY id", (member, *mod_params))
+            return R.member_data(member, await _entries(db, asked), await _entries(db, theirs), feedback,
+                                 [R.moderation(row) for row in moderation])
+
+    async def forget(self, scope: Scope, user_id: int | str) -> Forgotten:
+        """Remove one member's questions, votes and reports in the scope (/forget-me; `storybot audit
+        forget`). The answers' quotes stay, under a pseudonym; so do their moderation actions."""
+        member = text_id(user_id)
+        pseudonym = R.pseudonym()
+        where, params = _scoped(scope)
+        mod_where, mod_params = _moderation_scoped(scope)
+
+        async def forget(db: aiosqlite.Connection) -> Forgotten:
+            asked = await db.execute(
+                "UPDATE answers SET question = '', question_key = NULL, reason = NULL, user_id = NULL, user_name = ?"
+                f" WHERE answers.user_id = ? AND {where}", (pseudonym, member, *params))
+            theirs = await db.execute(
+                "UPDATE answers SET question = '', question_key = NULL, reason = NULL, message_author_id = NULL"
+                f" WHERE answers.message_author_id = ? AND {where}", (member, *params))
+            in_scope = f"answer_id IN (SELECT id FROM answers WHERE {where})"
+            feedback = await db.execute(f"DELETE FROM feedback WHERE user_id = ? AND {in_scope}", (member, *params))
+            await db.execute(f"DELETE FROM superseded_votes WHERE user_id = ? AND {in_scope}", (member, *params))
+            moderation = await db.execute(
+                f"UPDATE moderation SET user_id = NULL, user_name = ? WHERE user_id = ? AND {mod_where}",
+                (pseudonym, member, *mod_params))
+            hides = await db.execute(
+                f"UPDATE guild_hidden SET user_id = NULL, user_name = ? WHERE user_id = ? AND {mod_where}",
+                (pseudonym, member, *mod_params))
+            return Forgotten(asked.rowcount + theirs.rowcount, feedback.rowcount, moderation.rowcount + hides.rowcount)
+
+        return await self._write(forget)
+
+    async def delete_older_than(self, days: float) -> Forgotten:
+        """Retention (STORYBOT_RETENTION_DAYS): every member's questions and feedback older than `days`
+        are removed, in every server; the answers' quotes and the moderation records stay."""
+        cutoff = since(R.retention_hours(days))
+
+        async def expire(db: aiosqlite.Connection) -> Forgotten:
+            asked = await db.execute(
+                "UPDATE answers SET question = '', question_key = NULL, reason = NULL, user_id = NULL,"
+                " user_name = NULL, message_author_id = NULL WHERE created_at < ?"
+                " AND (question != '' OR user_id IS NOT NULL OR user_name IS NOT NULL OR message_author_id IS NOT NULL)",
+                (cutoff,))
+            feedback = await db.execute("DELETE FROM feedback WHERE created_at < ?", (cutoff,))
+            await db.execute("DELETE FROM superseded_votes WHERE created_at < ?", (cutoff,))
+            return Forgotten(asked.rowcount, feedback.rowcount, 0)
+
+        return await self._write(expire)
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -532,6 +649,15 @@ class _ApplyFailed(Exception):
     def __init__(self, error: Exception) -> None:
         super().__init__(error)
         self.error = error
+
+
+def _moderation_scoped(scope: Scope) -> tuple[str, tuple]:
+    """Moderation records and hides of the scope: a server's own; the DMs have none."""
+    if scope.everything:
+        return "1 = 1", ()
+    if scope.guild_id is None:
+        return "0 = 1", ()
+    return "guild_id = ?", (scope.guild_id,)
 
 
 def _quoted(columns: Sequence[str]) -> list[str]:
