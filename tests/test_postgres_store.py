@@ -67,3 +67,27 @@ async def test_a_closed_store_says_so(postgres_url):
     await store.close()
     with pytest.raises(AuditUnavailable, match="has been closed"):
         await store.recent(A)
+
+
+async def test_answers_wait_while_a_table_lock_times_writes_out_and_land_after(postgres_url, caplog):
+    from bot.store.backlog import BacklogPolicy
+
+    store = await open_store(postgres_url, attempts=1, timeout=0.5,
+                             backlog=BacklogPolicy(capacity=10, retry_seconds=0.2, flush_seconds=5))
+    blocker = await asyncpg.connect(postgres_url)
+    try:
+        locked = blocker.transaction()
+        await locked.start()
+        await blocker.execute("LOCK TABLE answers IN ACCESS EXCLUSIVE MODE")
+        ids = [await store.record_answer(answer(f"asked while locked {n}"), in_guild()) for n in range(3)]
+        assert ids == [None, None, None]
+        await locked.rollback()
+        for _ in range(100):
+            if len(await store.recent(A, 10)) == 3:
+                break
+            await asyncio.sleep(0.1)
+        assert [e.question for e in await store.recent(A, 10)][::-1] == [f"asked while locked {n}" for n in range(3)]
+    finally:
+        await blocker.close()
+        await store.close()
+    assert "AUDIT RECORD LOST" not in caplog.text
