@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -17,7 +18,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bot.store import (REPORTS_PER_MEMBER_PER_DAY, BadGuildSetting, Forgotten, GuildSettings, MemberData, AuditEntry, AuditQuote, AuditStats, Feedback, NeedsGuildScope,
+from bot.store import (REPORTS_PER_MEMBER_PER_DAY, AuditWriteFailed, BadGuildSetting, Forgotten, GuildSettings, MemberData, AuditEntry, AuditQuote, AuditStats, Feedback, NeedsGuildScope,
                        ReportLimitReached, SpanAlreadyHidden, SpanNotHidden, UnknownAuditId, BadSpan)
 from retrieval.answer import Status
 from retrieval.index import HiddenSpan
@@ -537,3 +538,36 @@ async def test_a_committed_answer_survives_its_process_being_killed(store, store
     assert child.returncode == -signal.SIGKILL, child.stderr
     entry = await store.get(A, int(child.stdout))
     assert (entry.question, entry.user_id, entry.source) == ("Was it kill -9 proof?", "5", "slash")
+
+
+async def refuse_moderation_records(location: str) -> None:
+    """From outside the store: every insert into the moderation table fails from now on."""
+    if location.startswith("postgresql://"):
+        import asyncpg
+
+        db = await asyncpg.connect(location)
+        try:
+            await db.execute("""
+                CREATE FUNCTION no_room() RETURNS trigger AS $$
+                BEGIN RAISE EXCEPTION 'no room for moderation records'; END $$ LANGUAGE plpgsql;
+                CREATE TRIGGER no_room BEFORE INSERT ON moderation FOR EACH ROW EXECUTE FUNCTION no_room();
+            """)
+        finally:
+            await db.close()
+    else:
+        import sqlite3
+
+        with contextlib.closing(sqlite3.connect(location)) as db, db:
+            db.execute("CREATE TRIGGER no_room BEFORE INSERT ON moderation"
+                       " BEGIN SELECT RAISE(ABORT, 'no room for moderation records'); END")
+
+
+async def test_a_hide_whose_record_cannot_be_written_hides_nothing(store, store_location):
+    await store.hide(A, SPAN, reason="first", answer_id=None, user_id=None, user_name="mod")
+    await refuse_moderation_records(store_location)
+    other = HiddenSpan("bbc-2021-01-17", *SECOND)
+    with pytest.raises(AuditWriteFailed, match="no room for moderation records"):
+        await store.hide(A, other, reason="second", answer_id=None, user_id=None, user_name="mod")
+    with pytest.raises(AuditWriteFailed, match="no room for moderation records"):
+        await store.unhide(A, SPAN, reason="cleared", answer_id=None, user_id=None, user_name="mod")
+    assert await store.hidden_spans("111") == frozenset({SPAN})
