@@ -73,7 +73,7 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     problems = check_corpus(settings.corpus)
     for problem in problems:
-        print(f"{_shown(Path(problem.path))}: {problem.problem}")
+        print(f"{problem.where(_shown(Path(problem.path)))}: {problem.problem}")
     if problems:
         print(f"{len(problems)} problem(s) in {_shown(settings.corpus)}")
         return 1

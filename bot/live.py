@@ -12,6 +12,7 @@ from retrieval.articles import VERSIONED_EXTRAS
 from retrieval.embeddings import Encoder
 from retrieval.errors import StorybotError
 from retrieval.index import Index
+from retrieval.limits import shorten_error
 
 from bot import engine
 from bot.service import AnswerService
@@ -95,20 +96,32 @@ class Reloader:
         self.encoder = encoder
         try:
             await self.reload()
-        except StorybotError as exc:
-            log.error("model loaded, but the corpus could not be re-indexed: %s", exc)
+        except Exception as exc:  # noqa: BLE001 - whatever it is, the bot answers on from the old index
+            log.error("model loaded, but the corpus could not be re-indexed: %s", problem_text(exc))
 
     async def watch(self, interval: float = WATCH_SECONDS) -> None:
-        """Re-index whenever the corpus files change on disk; a broken corpus keeps the old index."""
+        """Re-index whenever the corpus files change on disk. A corpus that cannot be loaded,
+        for whatever reason, keeps the old index, is said once at ERROR, and is watched on:
+        the next good change is taken."""
         while True:
             await asyncio.sleep(interval)
             try:
-                changed = corpus_signature(self.settings.corpus) != self._signature
+                signature = corpus_signature(self.settings.corpus)
             except OSError:
                 continue  # a file vanished between glob and stat: look again next time
-            if changed and not self._lock.locked():
-                try:
-                    await self.reload()
-                except StorybotError as exc:
-                    self._signature = corpus_signature(self.settings.corpus)  # say it once, not every poll
-                    log.error("corpus changed but cannot be loaded; still answering from the old index: %s", exc)
+            if signature == self._signature or self._lock.locked():
+                continue
+            try:
+                await self.reload()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a bad file must never end the watch
+                self._signature = signature  # said once, not at every poll, until the files change again
+                log.error("corpus changed but cannot be loaded; still answering from the old index: %s", problem_text(exc))
+
+
+def problem_text(exc: BaseException) -> str:
+    """What went wrong, for an operator: our errors say it themselves; anything else (a
+    PermissionError, a bug) by its type too. Bounded, for a log line or a Discord reply."""
+    text = str(exc) if isinstance(exc, (StorybotError, OSError)) else f"{type(exc).__name__}: {exc}"
+    return shorten_error(text)

@@ -6,6 +6,7 @@ from pathlib import Path
 from retrieval.articles import Article, Corpus, Kind, make_id
 from retrieval.cleaning import clean, provenance_holds
 from retrieval.errors import MalformedArticle
+from retrieval.provenance import raw_path, read_raw
 
 
 def curate(
@@ -47,7 +48,11 @@ def sidebar_texts(corpus: Corpus, folder: Path) -> tuple[str, ...]:
     """The sidebars cut from the corpus's raw files: what stood beside the story, not in it."""
     texts: list[str] = []
     for article in corpus.articles:
-        raw = folder / article.raw if article.raw else None
-        if raw is not None and raw.is_file():
-            texts.extend(clean(raw.read_text(encoding="utf-8", errors="replace")).sidebar)
+        if not article.raw:
+            continue
+        try:
+            raw = read_raw(raw_path(folder, article), article.raw)
+        except MalformedArticle:
+            continue  # the provenance check names it; a sidebar is only a hint
+        texts.extend(clean(raw).sidebar)
     return tuple(dict.fromkeys(texts))

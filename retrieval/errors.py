@@ -11,12 +11,23 @@ class BadQuestion(StorybotError, ValueError):
 
 
 class MalformedArticle(StorybotError, ValueError):
-    """A curated article file is not what the corpus format promises."""
+    """A file the operator edits (an article, hidden.yaml, a cache) is not what its format
+    promises; names the file and, when known, the line."""
 
-    def __init__(self, path: object, problem: str) -> None:
-        super().__init__(f"{path}: {problem}")
+    def __init__(self, path: object, problem: str, line: int | None = None) -> None:
+        super().__init__(f"{path}, line {line}: {problem}" if line else f"{path}: {problem}")
         self.path = path
         self.problem = problem
+        self.line = line
+
+    @property
+    def where(self) -> str:
+        """The problem with its line, for lists that already name the file."""
+        return f"line {self.line}: {self.problem}" if self.line else self.problem
+
+
+class UnsafeRawPath(MalformedArticle):
+    """An article's `raw` field points outside the corpus's raw/ folder."""
 
 
 class CorpusNotFound(StorybotError, FileNotFoundError):

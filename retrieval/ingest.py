@@ -36,10 +36,12 @@ from typing import IO, Callable
 
 import yaml
 
-from retrieval.articles import Article, Kind, article_files, format_article, load_corpus, parse_article
+from retrieval.articles import Article, Corpus, Kind, article_files, decode_article, format_article, load_corpus, parse_article
 from retrieval.cleaning import is_terminal, provenance_holds, squash, without_whitespace
 from retrieval.curation import curate
 from retrieval.errors import MalformedArticle, MalformedThesaurus, StorybotError
+from retrieval.hiding import hidden_problems
+from retrieval.provenance import article_problems
 from retrieval.thesaurus import load_thesaurus
 
 MIN_BODY_CHARS = 200  # below two sentences or this many characters it is a teaser, not an article
@@ -107,9 +109,15 @@ class AddResult:
 class Problem:
     path: str
     problem: str
+    line: int | None = None
+
+    def where(self, path: str | None = None) -> str:
+        """The file as `path` (default: as stored) and the line, when there is one."""
+        shown = self.path if path is None else path
+        return f"{shown}, line {self.line}" if self.line else shown
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.problem}"
+        return f"{self.where()}: {self.problem}"
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -504,7 +512,8 @@ def _write_all(files: dict[Path, bytes], *, verify: Callable[[], None]) -> None:
 
 
 def check_corpus(corpus_folder: Path | str) -> list[Problem]:
-    """Everything wrong with the corpus, each problem naming its file; empty when all is well."""
+    """Everything wrong with the corpus, each problem naming its file (and line, when it has
+    one): the articles, their raw files, hidden.yaml, the thesaurus; empty when all is well."""
     folder = Path(corpus_folder)
     if not folder.is_dir():
         return [Problem(str(folder), "the corpus folder does not exist")]
@@ -513,12 +522,13 @@ def check_corpus(corpus_folder: Path | str) -> list[Problem]:
     ids: dict[str, Path] = {}
     for path in article_files(folder):
         try:
-            article = parse_article(path.read_bytes().decode("utf-8"), path)
-        except UnicodeDecodeError:
-            problems.append(Problem(str(path), "not UTF-8 text"))
-            continue
+            data = path.read_bytes()
+            article = parse_article(decode_article(data, path), path)
         except MalformedArticle as exc:
-            problems.append(Problem(str(path), exc.problem))
+            problems.append(Problem(str(path), exc.problem, exc.line))
+            continue
+        except OSError as exc:
+            problems.append(Problem(str(path), f"cannot be read ({exc.strerror or exc})"))
             continue
         if article.id in ids:
             problems.append(Problem(str(path), f"id {article.id!r} is already used by {ids[article.id].name}"))
@@ -529,32 +539,22 @@ def check_corpus(corpus_folder: Path | str) -> list[Problem]:
         others = tuple(a for _, a in articles[number + 1 :])
         if other := duplicate_of(article, others):
             problems.append(Problem(str(path), f"duplicate of article {other.id}: most paragraphs are the same"))
+    corpus = Corpus(tuple(a for _, a in articles), "") if not any(p.path.endswith(".md") for p in problems) else None
+    problems.extend(Problem(str(exc.path), exc.problem, exc.line) for exc in hidden_problems(folder, corpus or _partial(articles)))
     try:
         load_thesaurus(folder)
     except MalformedThesaurus as exc:
-        problems.append(Problem(str(exc.path), f"line {exc.line}: {exc.problem}" if exc.line else exc.problem))
+        problems.append(Problem(str(exc.path), exc.problem, exc.line or None))
     return problems
+
+
+def _partial(articles: list[tuple[Path, Article]]) -> Corpus:
+    """The articles that did read, for checking hidden spans against (ids unique)."""
+    return Corpus(tuple({a.id: a for _, a in reversed(articles)}.values()), "")
 
 
 def _article_problems(folder: Path, article: Article) -> list[str]:
     if any(not p.strip() for p in article.paragraphs):
         return ["an empty paragraph (three or more newlines in a row) in the body"]
-    if not article.raw:
-        return ["names no raw file, so its words cannot be checked against the source"]
-    raw = folder / article.raw
-    if not raw.is_file():
-        return [f"its raw file {article.raw} does not exist"]
-    if raw.name.endswith(EXTRACTED_SUFFIX):
-        stem = raw.name.removesuffix(EXTRACTED_SUFFIX)
-        if not any((raw.parent / f"{stem}.{kind.value}").is_file() for kind in (SourceKind.HTML, SourceKind.MARKDOWN)):
-            return [f"{article.raw} was extracted from a file that is not beside it ({stem}.html or {stem}.md)"]
-    try:
-        text = raw.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return [f"its raw file {article.raw} is not UTF-8 text"]
-    return [
-        f"paragraph {n} is not word for word in {article.raw}: {paragraph[:60]!r}"
-        for n, paragraph in enumerate(article.paragraphs, 1)
-        if not provenance_holds(paragraph, text)
-    ]
-
+    found = article_problems(folder, article)
+    return [p.problem if p.paragraph is None else f"paragraph {p.paragraph} is {p.problem}" for p in found]

@@ -310,7 +310,7 @@ def test_check_reports_a_malformed_file_a_missing_raw_file_and_a_duplicate(workd
     next((corpus / "raw").glob("000_*.txt")).unlink()
     code, out, _ = run(capsys, "corpus", "check")
     assert code == 1
-    assert "broken.md: front matter is not valid YAML" in out
+    assert "broken.md, line 3: front matter is not valid YAML" in out
     assert "the-moscow-times-2021-05-07.md: its raw file raw/000_9ef8cfac5fd004f0.txt does not exist" in out
     assert re.search(r"lbc-(2021-02-25|copy)\.md: duplicate of article lbc-", out)
 
@@ -341,4 +341,4 @@ def test_an_unreadable_date_is_refused_by_value(bad):
 def test_check_reports_a_malformed_thesaurus_line(workdir, capsys):
     (workdir / "corpus" / "thesaurus.txt").write_text("status, title\nguns\n", encoding="utf-8")
     code, out, _ = run(capsys, "corpus", "check")
-    assert code == 1 and "thesaurus.txt: line 2:" in out and "names one term" in out
+    assert code == 1 and "thesaurus.txt, line 2:" in out and "names one term" in out
