@@ -29,7 +29,7 @@ from pathlib import Path
 import yaml
 
 from retrieval.errors import CorpusNotFound, MalformedArticle, UnsafeRawPath
-from retrieval.limits import MAX_ARTICLE_BYTES
+from retrieval.limits import MAX_ARTICLE_BYTES, MAX_PARAGRAPH_CHARS
 from retrieval.yaml_text import load_yaml
 
 FIELDS = ("id", "title", "outlet", "author", "published", "url", "kind", "raw", "notes")
@@ -159,6 +159,7 @@ def parse_article(text: str, path: Path | str = "<text>") -> Article:
     body = text.replace("\r\n", "\n")[match.end():].strip("\n")
     if not body.strip():
         raise MalformedArticle(path, "the article has no body text")
+    _check_paragraphs(text.replace("\r\n", "\n"), body, path)
     return Article(
         id=_optional(meta, "id", path, front),
         title=_optional(meta, "title", path, front),
@@ -171,6 +172,18 @@ def parse_article(text: str, path: Path | str = "<text>") -> Article:
         raw=raw,
         notes=_optional(meta, "notes", path, front),
     )
+
+
+def _check_paragraphs(text: str, body: str, path: Path) -> None:
+    """MalformedArticle naming the line of a paragraph longer than MAX_PARAGRAPH_CHARS."""
+    offset = text.rfind(body) if body else 0
+    position = 0
+    for paragraph in body.split("\n\n"):
+        if len(paragraph) > MAX_PARAGRAPH_CHARS:
+            line = text.count("\n", 0, offset + position) + 1
+            raise MalformedArticle(path, f"a paragraph of {len(paragraph):,} characters; a paragraph may have "
+                                         f"{MAX_PARAGRAPH_CHARS:,} (a blank line separates paragraphs)", line)
+        position += len(paragraph) + 2
 
 
 def _valid_date(text: str) -> bool:

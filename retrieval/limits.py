@@ -14,6 +14,10 @@ MAX_ARTICLE_BYTES = 5_000_000
 # page about 3,000). 100,000 is far beyond any article and still parses in about a second;
 # 10^6 `<p>` took trafilatura minutes and 1.6 GB (issue 13).
 MAX_HTML_ELEMENTS = 100_000
+# A paragraph: the longest of the seed articles has 539 characters. The sentence splitter
+# (pysbd) grows faster than linearly with a paragraph's length (5,000 characters: 0.1 s,
+# 20,000: 1.3 s, a 1 MB hard-wrapped text with no blank line: over ten minutes, issue 13).
+MAX_PARAGRAPH_CHARS = 5000
 # A question: 1,000 characters (the limit since the first release), and at most 60 words.
 # The question's words each cost a thesaurus lookup, a spelling correction and (for a
 # factoid) a forward pass: 1,000 characters of story words took 1.76 s against 37 ms for a
