@@ -10,6 +10,7 @@ import sys
 from retrieval.articles import load_corpus
 
 from bot import audit_views
+from bot.inert_text import for_csv_cell
 from bot.audit import AuditLog, verify
 from bot.settings import Settings
 
@@ -51,14 +52,16 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
                 writer.writeheader()
                 for row in rows:
                     kinds = [f["kind"] for f in row.get("feedback", [])]
-                    writer.writerow({
+                    cells = {
                         **row,
                         "helpful": kinds.count("helpful"),
                         "not_helpful": kinds.count("not_helpful"),
                         "reports": kinds.count("report"),
                         "quotes_json": json.dumps(row.get("quotes", []), ensure_ascii=False),
                         "feedback_json": json.dumps(row.get("feedback", []), ensure_ascii=False),
-                    })
+                    }
+                    # A question "=HYPERLINK(...)" must stay text when the file is opened in a spreadsheet.
+                    writer.writerow({key: for_csv_cell(value) for key, value in cells.items()})
     return 0
 
 

@@ -38,7 +38,7 @@ from retrieval.cleaning import is_terminal, squash
 from retrieval.curation import curate
 from retrieval.corpus_files import corpus_lock, publish, write_temp
 from retrieval.errors import MalformedArticle, MalformedThesaurus, StorybotError
-from retrieval.limits import MAX_ARTICLE_BYTES, MAX_HTML_ELEMENTS
+from retrieval.limits import MAX_ARTICLE_BYTES, MAX_HTML_ELEMENTS, shorten_error
 from retrieval.hiding import hidden_problems
 from retrieval.near_duplicates import duplicate_of
 from retrieval.provenance import article_problems, missing_paragraphs
@@ -56,6 +56,7 @@ class IngestError(StorybotError, ValueError):
     """A source cannot become a curated article; names the source and the problem."""
 
     def __init__(self, source: object, problem: str) -> None:
+        problem = shorten_error(problem)
         super().__init__(f"{source}: {problem}")
         self.source = source
         self.problem = problem
