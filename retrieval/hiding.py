@@ -94,9 +94,10 @@ def load_hidden(folder: Path | str) -> tuple[HiddenEntry, ...]:
     try:
         if path.stat().st_size > MAX_LIST_FILE_BYTES:
             raise MalformedHidden(path, f"larger than {MAX_LIST_FILE_BYTES:,} bytes")
-        text = path.read_bytes().decode("utf-8")
+        data = path.read_bytes()
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise MalformedHidden(path, f"not UTF-8 text (byte {exc.start})") from None
+        raise MalformedHidden(path, "not UTF-8 text", data.count(b"\n", 0, exc.start) + 1) from None
     except OSError as exc:
         raise MalformedHidden(path, f"cannot be read ({exc.strerror or exc})") from None
     return parse_hidden(text, path)
