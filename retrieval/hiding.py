@@ -130,6 +130,8 @@ def _save(folder: Path, entries: tuple[HiddenEntry, ...]) -> None:
 
 
 def check_span(corpus: Corpus, doc_id: str, start: int, end: int) -> None:
+    if type(start) is not int or type(end) is not int:
+        raise BadSpan(doc_id, f"start and end must be whole numbers, not {start!r} and {end!r}")
     try:
         body = corpus.article(doc_id).body
     except KeyError:
