@@ -14,6 +14,7 @@ from retrieval.hiding import HIDDEN_FILE, HiddenEntry, hide, unhide
 from retrieval.ingest import BadOption, IngestError, add_article, check_corpus, check_options, read_source
 
 from bot.audit import AuditLog
+from bot.inert_text import for_terminal
 from bot.recording import current_user
 from bot.settings import Settings
 
@@ -45,8 +46,9 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
-    rows = [(a.id, a.published or "-", a.outlet or "-", a.title, f"{len(a.paragraphs)} paragraphs")
-            for a in load_corpus(settings.corpus).by_date()]
+    # Article fields come from saved pages: shown inert, as everything a moderator reads is.
+    rows = [(for_terminal(a.id), a.published or "-", for_terminal(a.outlet or "-"), for_terminal(a.title),
+             f"{len(a.paragraphs)} paragraphs") for a in load_corpus(settings.corpus).by_date()]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths)) + f"  {row[3]}  ({row[4]})")
@@ -55,8 +57,9 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
 
 def _article_text(article: Article) -> str:
     fields = ("id", "title", "outlet", "author", "published", "url", "kind", "raw", "notes")
-    lines = [f"{field}: {getattr(article, field) or '-'}" for field in fields]
-    return "\n".join([*lines, f"paragraphs: {len(article.paragraphs)}", "", article.body])
+    lines = [f"{field}: {for_terminal(getattr(article, field) or '-')}" for field in fields]
+    body = "\n".join(for_terminal(line) for line in article.body.split("\n"))
+    return "\n".join([*lines, f"paragraphs: {len(article.paragraphs)}", "", body])
 
 
 def cmd_show(args: argparse.Namespace, settings: Settings) -> int:

@@ -8,7 +8,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from retrieval.articles import VERSIONED_EXTRAS
+from retrieval.articles import RAW_FOLDER, VERSIONED_EXTRAS
 from retrieval.embeddings import Encoder
 from retrieval.errors import StorybotError
 from retrieval.index import Index
@@ -47,10 +47,10 @@ class ReloadReport:
 
 
 def corpus_signature(folder: Path) -> tuple:
-    """What changes when an article, the hidden list or the thesaurus does (names, sizes,
-    modification times)."""
-    files = sorted([*folder.glob("*.md"), *(folder / name for name in VERSIONED_EXTRAS)])
-    return tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in files if p.is_file())
+    """What changes when an article, its raw file, the hidden list or the thesaurus does
+    (names, sizes, modification times): a raw file deleted or edited is checked again."""
+    files = sorted([*folder.glob("*.md"), *(folder / RAW_FOLDER).glob("*"), *(folder / name for name in VERSIONED_EXTRAS)])
+    return tuple((str(p.relative_to(folder)), p.stat().st_mtime_ns, p.stat().st_size) for p in files if p.is_file())
 
 
 def _diff(old: Index, new: Index) -> ReloadReport:

@@ -238,3 +238,18 @@ def test_an_embedding_cache_of_another_dimension_is_rebuilt(tmp_path, tiny_artic
     assert index.embedded > 0 and index.dense.matrix.shape[1] == 8
     assert index.dense.search("status")  # answers, no shape error
     assert any("holds vectors of 16 numbers; the model's have 8" in r.message for r in caplog.records)
+
+
+@pytest.mark.asyncio
+async def test_the_running_bot_stops_quoting_an_article_whose_raw_file_is_deleted_or_edited(live):
+    settings, service = live
+    reloader = Reloader(settings, service)
+    watcher = asyncio.create_task(reloader.watch(interval=0.05))
+    try:
+        assert any(p.doc_id == LBC for p in service.index.passages)
+        (settings.corpus / load_corpus(settings.corpus).article(LBC).raw).unlink()
+        await until(lambda: not any(p.doc_id == LBC for p in service.index.passages))
+        assert all(q.doc_id != LBC for q in (await service.ask("why did Mandela lose the status?")).passages)
+    finally:
+        watcher.cancel()
+        await service.close()
