@@ -54,6 +54,16 @@ def test_terminal_views_of_the_audit_log_carry_no_escape_sequence(workdir, capsy
         assert "\\x1b]0;pwned" in out or view == ["audit", "stats"] or "\\x1b" in out  # shown, not acted on
 
 
+def test_corpus_list_and_show_print_a_saved_pages_escape_sequences_inert(workdir, capsys):
+    article = workdir / "corpus" / f"{LBC}.md"
+    text = article.read_text(encoding="utf-8")
+    article.write_text(re.sub(r"(?m)^title: .*$", lambda _: 'title: "\\e]0;pwned\\a Amnesty strips the status"', text, count=1),
+                       encoding="utf-8")
+    for command in (["corpus", "list"], ["corpus", "show", LBC]):
+        code, out, _ = run(capsys, *command)
+        assert code == 0 and "\x1b" not in out and "\\x1b]0;pwned" in out, command
+
+
 def test_a_source_link_with_brackets_in_its_address_stays_one_link_to_that_address():
     url = "https://news.example/a) [Official Amnesty statement](https://phish.example/login"
     quote = Quote("A quote.", "doc", "Title ] [x](https://phish.example)", "[Outlet](https://phish.example)", "2021-02-24", url, "news", 0, 8, 0.5)
