@@ -42,9 +42,21 @@ def corpus_lock(folder: Path | str, *, timeout: float = LOCK_WAIT_SECONDS) -> It
     except Timeout:
         raise CorpusBusy(f"{path}: another storybot command is writing the corpus; try again when it is done") from None
     try:
+        _sweep(Path(folder))
         yield
     finally:
         lock.release()
+
+
+def _sweep(folder: Path) -> None:
+    """Remove what a writer killed mid-write left: its temporary files. Every writer holds
+    the lock while its temporary files exist, so under the lock any that remain are orphans."""
+    for pattern in (".*.tmp", "raw/.*.tmp"):
+        for temp in folder.glob(pattern):
+            try:
+                temp.unlink()
+            except OSError:
+                pass  # not ours to fight over; it blocks nothing
 
 
 def _fsync_folder(folder: Path) -> None:

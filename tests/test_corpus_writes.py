@@ -133,6 +133,14 @@ def test_the_same_file_owned_by_an_article_is_still_refused_naming_the_article(w
         add_article(corpus, read_source(page), outlet="Courier", published="2021-03-03")
 
 
+def test_temporary_files_of_a_writer_killed_mid_write_are_cleared_by_the_next_writer(workdir):
+    corpus = workdir / "corpus"
+    for stale in (corpus / ".hidden.yaml.k2j3.tmp", corpus / "raw" / ".005_abc.txt.x8.tmp"):
+        stale.write_bytes(b"half a file")
+    assert hide(corpus, load_corpus(corpus), HiddenEntry(LBC, 0, 10, "legal request"))
+    assert leftovers(corpus) == []
+
+
 def test_a_writer_killed_while_holding_the_lock_does_not_leave_the_corpus_locked(workdir):
     corpus = workdir / "corpus"
     holder = subprocess.Popen(
