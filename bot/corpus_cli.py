@@ -11,7 +11,10 @@ from pathlib import Path
 
 from retrieval.articles import Article, load_corpus
 from retrieval.hiding import HIDDEN_FILE, HiddenEntry, hide, unhide
-from retrieval.ingest import BadOption, IngestError, add_article, check_corpus, check_options, read_source
+from retrieval.chunking import SentenceStore
+from retrieval.embeddings import EmbeddingCache
+from retrieval.errors import StorybotError
+from retrieval.ingest import BadOption, IngestError, Problem, add_article, check_corpus, check_options, read_source
 
 from bot.audit import AuditLog
 from bot.inert_text import for_terminal
@@ -73,8 +76,25 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cache_problems(settings: Settings) -> list[Problem]:
+    """Caches that the next load would rebuild rather than trust: said, so the operator knows."""
+    try:
+        corpus = load_corpus(settings.corpus)
+    except StorybotError:
+        return []  # the articles' own problems are reported; caches are checked against good articles
+    sentences = settings.cache / "sentences.json"
+    found = []
+    if sentences.exists():
+        paragraphs = (p for a in corpus.articles for p in a.paragraphs)
+        if problem := SentenceStore(sentences).problem(paragraphs):
+            found.append(Problem(str(sentences), f"{problem}; it is rebuilt at the next load"))
+    for path, problem in EmbeddingCache(settings.cache / "embeddings").file_problems():
+        found.append(Problem(str(path), f"{problem}; it is rebuilt at the next load"))
+    return found
+
+
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
-    problems = check_corpus(settings.corpus)
+    problems = check_corpus(settings.corpus) + _cache_problems(settings)
     for problem in problems:
         print(f"{problem.where(_shown(Path(problem.path)))}: {problem.problem}")
     if problems:

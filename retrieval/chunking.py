@@ -91,6 +91,16 @@ class SentenceStore:
                 self._distrust("does not hold a mapping of paragraphs to sentences")
                 self._spans = {}
 
+    def problem(self, paragraphs: Iterable[str]) -> str | None:
+        """Why this cache would not be trusted for these paragraphs (for `corpus check`)."""
+        if self._distrusted:
+            return "does not hold a mapping of paragraphs to sentences"
+        for paragraph in paragraphs:
+            stored = self._spans.get(hashlib.sha1(paragraph.encode("utf-8")).hexdigest())
+            if stored is not None and not valid_sentence_spans(paragraph, stored):
+                return f"holds sentences that do not fit the paragraph {paragraph[:40]!r}"
+        return None
+
     def _distrust(self, why: str) -> None:
         if not self._distrusted:  # said once per load, not once per paragraph
             log.warning("sentence cache %s %s; those paragraphs are split again", self.path, why)

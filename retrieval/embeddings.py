@@ -231,6 +231,24 @@ class EmbeddingCache:
             return self._distrusted(path, problem)
         return dict(zip(keys, vectors))
 
+    def file_problems(self) -> list[tuple[Path, str]]:
+        """Each cache file that would be rebuilt rather than trusted, and why (for `corpus check`)."""
+        found = []
+        for path in sorted(self.folder.glob("*.npz")) if self.folder is not None and self.folder.is_dir() else []:
+            try:
+                with np.load(path, allow_pickle=False) as data:
+                    keys, vectors = json.loads(str(data["keys"])), data["vectors"]
+                    offsets = data["offsets"] if path.name.endswith(".tokens.npz") else None
+            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+                found.append((path, "cannot be read"))
+                continue
+            if offsets is not None and (offsets.ndim != 1 or len(offsets) != len(keys) + 1 or
+                                        (len(offsets) and offsets[-1] != len(vectors))):
+                found.append((path, "has offsets that do not fit its vectors"))
+            elif problem := _matrix_problem(keys, vectors, rows=offsets is None):
+                found.append((path, problem))
+        return found
+
     def _fitting(self, vectors: dict[str, np.ndarray], dimension: int | None, path: Path) -> dict[str, np.ndarray]:
         """The cached vectors, or none when their length is not the model's (another model's file)."""
         found = next((v.shape[-1] for v in vectors.values()), None)

@@ -253,3 +253,20 @@ async def test_the_running_bot_stops_quoting_an_article_whose_raw_file_is_delete
     finally:
         watcher.cancel()
         await service.close()
+
+
+def test_check_names_a_cache_that_the_next_load_would_rebuild(workdir, capsys):
+    cache = workdir / "corpus" / ".cache"
+    assert run(capsys, "ask", "--no-audit", "why was the status revoked")[0] == 0  # writes the sentence cache
+    assert run(capsys, "corpus", "check")[0] == 0
+    spans = json.loads((cache / "sentences.json").read_text(encoding="utf-8"))
+    (cache / "sentences.json").write_text(json.dumps({k: [[s + 1, e] for s, e in v] for k, v in spans.items()}), encoding="utf-8")
+    (cache / "embeddings").mkdir()
+    (cache / "embeddings" / "0123456789abcdef.npz").write_bytes(b"not numpy")
+    code, out, _ = run(capsys, "corpus", "check")
+    assert code == 1
+    assert "sentences.json: holds sentences that do not fit the paragraph" in out
+    assert "0123456789abcdef.npz: cannot be read; it is rebuilt at the next load" in out
+    assert run(capsys, "ask", "--no-audit", "why was the status revoked")[0] == 0
+    (cache / "embeddings" / "0123456789abcdef.npz").unlink()
+    assert run(capsys, "corpus", "check")[0] == 0  # the load rebuilt the sentence cache
