@@ -41,13 +41,12 @@ from retrieval.errors import MalformedArticle, MalformedThesaurus, StorybotError
 from retrieval.limits import MAX_ARTICLE_BYTES, MAX_HTML_ELEMENTS, shorten_error
 from retrieval.hiding import hidden_problems
 from retrieval.near_duplicates import duplicate_of
-from retrieval.provenance import article_problems, missing_paragraphs
+from retrieval.provenance import EXTRACTED_SUFFIX, article_problems, missing_paragraphs
 from retrieval.thesaurus import load_thesaurus
 from retrieval.yaml_text import load_yaml
 
 MIN_BODY_CHARS = 200  # below two sentences or this many characters it is a teaser, not an article
 MIN_SENTENCES = 2
-EXTRACTED_SUFFIX = ".extracted.txt"
 _NUMBERED = re.compile(r"^(\d{3,})_")
 _SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*(?=\s|$)")
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from retrieval.articles import RAW_FOLDER, Article, Corpus, check_raw_field
 from retrieval.cleaning import without_whitespace
-from retrieval.errors import MalformedArticle
+from retrieval.errors import MalformedArticle, UnsafeRawPath
 from retrieval.index import HiddenSpan
 from retrieval.limits import MAX_ARTICLE_BYTES
 
@@ -54,10 +54,9 @@ def raw_path(folder: Path, article: Article) -> Path:
     """The article's raw file, which must stand inside the corpus's raw folder (a symlink
     out of it counts as outside); UnsafeRawPath otherwise."""
     check_raw_field(article.raw, article.id)
-    raw_folder = (folder / RAW_FOLDER).resolve()
     path = (folder / article.raw).resolve()
-    if path.parent != raw_folder:
-        check_raw_field("../outside", article.id)  # raises, naming the article
+    if path.parent != (folder / RAW_FOLDER).resolve():
+        raise UnsafeRawPath(article.id, f"raw {article.raw!r} must name a file in {RAW_FOLDER}/, not a link out of it")
     return path
 
 
@@ -94,7 +93,9 @@ def missing_paragraphs(paragraphs: tuple[str, ...], raw: str) -> list[int]:
 
 def article_problems(folder: Path, article: Article) -> list[Unverified]:
     """What keeps the article's paragraphs from being shown verbatim; empty when all are."""
-    whole = lambda problem: [Unverified(article.id, None, 0, len(article.body), problem)]  # noqa: E731
+    def whole(problem: str) -> list[Unverified]:
+        return [Unverified(article.id, None, 0, len(article.body), problem)]
+
     if not article.raw:
         return whole("names no raw file, so its words cannot be checked against the source")
     try:
@@ -106,10 +107,9 @@ def article_problems(folder: Path, article: Article) -> list[Unverified]:
         raw = read_raw(path, article.raw)
     except MalformedArticle as exc:
         return whole(f"its raw file {article.raw} {exc.problem}" if exc.path == article.raw else exc.problem)
-    problems, offset = [], 0
+    problems, offset, starts = [], 0, []
     paragraphs = article.paragraphs
-    starts = []
-    for paragraph in paragraphs:
+    for paragraph in paragraphs:  # where each paragraph starts in the body
         starts.append(offset)
         offset += len(paragraph) + 2
     for number in missing_paragraphs(paragraphs, raw):
