@@ -66,6 +66,8 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     if sys.stdout is None:  # started with `>&-`: there is nowhere to print an answer
         raise UsageError("standard output is closed, so there is nowhere to print the answer")
     from_stdin = args.question == ["-"]
+    if from_stdin and sys.stdin is None:  # `<&-`
+        raise UsageError("standard input is closed, so there are no questions to read")
     if not from_stdin:
         question = " ".join(args.question)
         normalise_question(question)  # refuse bad input before the slow model load

@@ -181,6 +181,12 @@ def test_ask_with_standard_output_closed_says_so(workdir, capsys, monkeypatch):
     assert code == 2 and "standard output is closed" in capsys.readouterr().err
 
 
+def test_ask_from_a_closed_standard_input_says_so(workdir, capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", None)
+    code = main(["ask", "--no-audit", "-"])
+    assert code == 2 and "standard input is closed" in capsys.readouterr().err
+
+
 # --- case 9: invisible characters, near-duplicates -------------------------------------------
 
 
