@@ -548,8 +548,7 @@ def check_corpus(corpus_folder: Path | str) -> list[Problem]:
         others = tuple(a for _, a in articles[number + 1 :])
         if other := duplicate_of(article, others):
             problems.append(Problem(str(path), f"duplicate of article {other.id}: most paragraphs are the same"))
-    corpus = Corpus(tuple(a for _, a in articles), "") if not any(p.path.endswith(".md") for p in problems) else None
-    problems.extend(Problem(str(exc.path), exc.problem, exc.line) for exc in hidden_problems(folder, corpus or _partial(articles)))
+    problems.extend(Problem(str(exc.path), exc.problem, exc.line) for exc in hidden_problems(folder, _partial(articles)))
     try:
         load_thesaurus(folder)
     except MalformedThesaurus as exc:
