@@ -14,6 +14,7 @@ from pathlib import Path
 
 from bot import audit_views
 from bot.audit_store import Scope
+from bot.inert_text import for_csv_cell
 from bot.store import UnknownAuditId, is_postgres, open_store, verify
 from bot.settings import Settings
 
@@ -71,14 +72,16 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
                 writer.writeheader()
                 for row in rows:
                     kinds = [f["kind"] for f in row.get("feedback", [])]
-                    writer.writerow({
+                    cells = {
                         **row,
                         "helpful": kinds.count("helpful"),
                         "not_helpful": kinds.count("not_helpful"),
                         "reports": kinds.count("report"),
                         "quotes_json": json.dumps(row.get("quotes", []), ensure_ascii=False),
                         "feedback_json": json.dumps(row.get("feedback", []), ensure_ascii=False),
-                    })
+                    }
+                    # A question "=HYPERLINK(...)" must stay text when the file is opened in a spreadsheet.
+                    writer.writerow({key: for_csv_cell(value) for key, value in cells.items()})
     finally:
         await audit.close()
     return 0

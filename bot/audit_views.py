@@ -3,16 +3,24 @@ from __future__ import annotations
 
 from collections import Counter
 
+from bot.inert_text import for_terminal
 from bot.store import AuditEntry, AuditStats, QuoteCheck
+
+# Every value a member or a file could have put there (a question, a name, a reason, an
+# article id or quote) goes through _shown or _short: a view never carries an escape sequence.
+
+
+def _shown(value: object) -> str:
+    return for_terminal(str(value)) if value is not None else "?"
 
 
 def _short(text: str, limit: int) -> str:
-    text = " ".join(text.split())
+    text = " ".join(for_terminal(text).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _who(entry: AuditEntry) -> str:
-    return entry.user_name or entry.user_id or "?"
+    return _shown(entry.user_name or entry.user_id or "?")
 
 
 def _feedback_counts(entry: AuditEntry) -> str:
@@ -25,7 +33,7 @@ def entry_line(entry: AuditEntry) -> str:
     if entry.status == "uncertain":
         outcome += ", uncertain"
     return (
-        f"#{entry.id} {entry.created_at[:19]} {_who(entry)} in {entry.channel_id or '?'} [{entry.mode}] "
+        f"#{entry.id} {entry.created_at[:19]} {_who(entry)} in {_shown(entry.channel_id)} [{_shown(entry.mode)}] "
         f"{outcome}, {_feedback_counts(entry)}: {_short(entry.question, 80)}"
     )
 
@@ -37,18 +45,18 @@ def entries_text(entries: list[AuditEntry], empty: str = "Nothing recorded yet."
 def entry_text(entry: AuditEntry) -> str:
     lines = [
         f"Answer #{entry.id} at {entry.created_at}",
-        f"asked by {_who(entry)} (user {entry.user_id or '?'}) in guild {entry.guild_id or '-'}, channel {entry.channel_id or '?'}",
-        f"question: {entry.question}",
-        f"mode {entry.mode}, model {entry.model or 'none'}, corpus {entry.corpus_version}, {entry.latency_ms:.1f} ms",
-        f"status: {entry.status}" + (f" ({entry.reason})" if entry.reason else "") + f", from {entry.source}",
+        f"asked by {_who(entry)} (user {_shown(entry.user_id)}) in guild {_shown(entry.guild_id or '-')}, channel {_shown(entry.channel_id)}",
+        f"question: {_shown(entry.question)}",
+        f"mode {_shown(entry.mode)}, model {_shown(entry.model or 'none')}, corpus {_shown(entry.corpus_version)}, {entry.latency_ms:.1f} ms",
+        f"status: {_shown(entry.status)}" + (f" ({_shown(entry.reason)})" if entry.reason else "") + f", from {_shown(entry.source)}",
         "abstained: the articles did not cover it" if entry.abstained else f"{len(entry.quotes)} quotes:",
     ]
     for q in entry.quotes:
-        lines.append(f"  [{q.rank}] {q.doc_id}[{q.start}:{q.end}] score {q.score:.3f} sha256 {q.text_sha256[:12]}")
+        lines.append(f"  [{q.rank}] {_shown(q.doc_id)}[{q.start}:{q.end}] score {q.score:.3f} sha256 {_shown(q.text_sha256[:12])}")
         lines.append(f"      {_short(q.text, 300)}")
     for f in entry.feedback:
         reason = f": {_short(f.reason, 200)}" if f.reason else ""
-        lines.append(f"  {f.kind} by {f.user_name or f.user_id or '?'} at {f.created_at[:19]}{reason}")
+        lines.append(f"  {_shown(f.kind)} by {_shown(f.user_name or f.user_id or '?')} at {f.created_at[:19]}{reason}")
     return "\n".join(lines)
 
 
@@ -60,14 +68,14 @@ def reported_text(entries: list[AuditEntry]) -> str:
         lines.append(entry_line(entry))
         for f in entry.feedback:
             if f.kind == "report":
-                lines.append(f"  reported by {f.user_name or f.user_id or '?'}: {_short(f.reason or '(no reason given)', 200)}")
+                lines.append(f"  reported by {_shown(f.user_name or f.user_id or '?')}: {_short(f.reason or '(no reason given)', 200)}")
     return "\n".join(lines)
 
 
 def stats_text(stats: AuditStats) -> str:
-    modes = ", ".join(f"{mode} {n}" for mode, n in sorted(stats.by_mode.items())) or "none"
+    modes = ", ".join(f"{_shown(mode)} {n}" for mode, n in sorted(stats.by_mode.items())) or "none"
     asked = "\n".join(f"  {n}x {_short(q, 80)}" for q, n in stats.most_asked) or "  none yet"
-    statuses = ", ".join(f"{status} {n}" for status, n in sorted(stats.by_status.items())) or "none"
+    statuses = ", ".join(f"{_shown(status)} {n}" for status, n in sorted(stats.by_status.items())) or "none"
     return (
         f"questions: {stats.questions} (modes: {modes})\n"
         f"statuses: {statuses}\n"
@@ -82,5 +90,5 @@ def verify_text(entry: AuditEntry, checks: tuple[QuoteCheck, ...]) -> str:
         return f"Answer #{entry.id} quoted nothing: nothing to verify."
     lines = [f"Answer #{entry.id}: {sum(c.ok for c in checks)}/{len(checks)} quotes still verbatim in today's corpus"]
     for c in checks:
-        lines.append(f"  [{c.rank}] {c.doc_id}[{c.start}:{c.end}] " + ("verbatim" if c.ok else f"CHANGED: {c.problem}"))
+        lines.append(f"  [{c.rank}] {_shown(c.doc_id)}[{c.start}:{c.end}] " + ("verbatim" if c.ok else f"CHANGED: {_shown(c.problem)}"))
     return "\n".join(lines)

@@ -10,13 +10,16 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from retrieval.answer import DEFAULT_POLICY, Answer, answer, normalise_question
+from retrieval.answer import DEFAULT_POLICY, Answer, answer
 from retrieval.fusion import Fusion
 from retrieval.errors import BadQuestion, StorybotError
+from retrieval.limits import MAX_INPUT_LINE_BYTES, shorten_error
+from retrieval.question_text import normalise_question, valid_text
 
 from bot import audit_cli, engine, formatting
 from bot import corpus_cli
 from bot import settings as settings_module
+from bot.input_lines import input_lines
 from bot.settings import BadSetting, Settings
 
 log = logging.getLogger("storybot")
@@ -60,7 +63,11 @@ def _print_answer(result: Answer, as_json: bool, out: TextIO) -> None:
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from bot.recording import open_recorder
 
+    if sys.stdout is None:  # started with `>&-`: there is nowhere to print an answer
+        raise UsageError("standard output is closed, so there is nowhere to print the answer")
     from_stdin = args.question == ["-"]
+    if from_stdin and sys.stdin is None:  # `<&-`
+        raise UsageError("standard input is closed, so there are no questions to read")
     if not from_stdin:
         question = " ".join(args.question)
         normalise_question(question)  # refuse bad input before the slow model load
@@ -72,14 +79,16 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
             _print_answer(result, args.json, sys.stdout)
             return 0
         status = 0
-        for line in sys.stdin:
-            if not line.strip():
+        for line in input_lines(sys.stdin):
+            if not line.text.strip() and not line.too_long:
                 continue
             try:
-                result = answer(index, line.rstrip("\n"))
+                if line.too_long:
+                    raise BadQuestion(f"a line of {line.too_long:,} bytes or more; the limit is {MAX_INPUT_LINE_BYTES:,}")
+                result = answer(index, line.text)
             except BadQuestion as exc:
                 status = 2
-                error = {"question": line.strip()[:200], "error": str(exc)}
+                error = {"question": valid_text(line.text.strip()[:200]), "error": str(exc)}
                 sys.stdout.write(json.dumps(error, ensure_ascii=False) + "\n" if args.json else f"storybot: {exc}\n")
                 continue
             record(result)
@@ -212,8 +221,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _tolerant_output() -> None:
+    """Under a strict locale (LANG=C, an ASCII terminal) a character the terminal cannot show
+    is replaced rather than ending the program; a closed stream stays None."""
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None and hasattr(stream, "reconfigure"):
+            try:
+                stream.reconfigure(errors="replace")
+            except (ValueError, OSError):
+                pass
+
+
+def _error(exc: BaseException) -> None:
+    if sys.stderr is not None:
+        print(f"storybot: {shorten_error(str(exc))}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     _library_defaults()
+    _tolerant_output()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -222,11 +248,16 @@ def main(argv: list[str] | None = None) -> int:
         _configure_logging(settings.log_level or ("INFO" if bot_job else "WARNING"))
         return args.func(args, settings)
     except (BadQuestion, UsageError) as exc:
-        print(f"storybot: {exc}", file=sys.stderr)
+        _error(exc)
         return 2
     except (StorybotError, BadSetting, OSError) as exc:
-        print(f"storybot: {exc}", file=sys.stderr)
+        _error(exc)
         return 1
     except KeyboardInterrupt:
-        print(file=sys.stderr)
+        if sys.stderr is not None:
+            print(file=sys.stderr)
         return 130
+    except Exception as exc:  # noqa: BLE001 - never a traceback to a user; the log keeps it
+        log.debug("unexpected error", exc_info=True)
+        _error(RuntimeError(f"unexpected {type(exc).__name__}: {exc} (STORYBOT_LOG_LEVEL=DEBUG shows where)"))
+        return 1

@@ -11,10 +11,13 @@ from pathlib import Path
 
 from retrieval.articles import Article, load_corpus
 from retrieval.hiding import HIDDEN_FILE, HiddenEntry, check_span, hide, unhide
-from retrieval.ingest import BadOption, IngestError, add_article, check_corpus, check_options, read_source
-
+from retrieval.chunking import SentenceStore
+from retrieval.embeddings import EmbeddingCache
+from retrieval.errors import StorybotError
 from retrieval.index import HiddenSpan
+from retrieval.ingest import BadOption, IngestError, Problem, add_article, check_corpus, check_options, read_source
 
+from bot.inert_text import for_terminal
 from bot.recording import current_user
 from bot.store import AuditError, open_store
 from bot.settings import Settings
@@ -47,8 +50,9 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
-    rows = [(a.id, a.published or "-", a.outlet or "-", a.title, f"{len(a.paragraphs)} paragraphs")
-            for a in load_corpus(settings.corpus).by_date()]
+    # Article fields come from saved pages: shown inert, as everything a moderator reads is.
+    rows = [(for_terminal(a.id), a.published or "-", for_terminal(a.outlet or "-"), for_terminal(a.title),
+             f"{len(a.paragraphs)} paragraphs") for a in load_corpus(settings.corpus).by_date()]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row[:3], widths)) + f"  {row[3]}  ({row[4]})")
@@ -57,8 +61,9 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
 
 def _article_text(article: Article) -> str:
     fields = ("id", "title", "outlet", "author", "published", "url", "kind", "raw", "notes")
-    lines = [f"{field}: {getattr(article, field) or '-'}" for field in fields]
-    return "\n".join([*lines, f"paragraphs: {len(article.paragraphs)}", "", article.body])
+    lines = [f"{field}: {for_terminal(getattr(article, field) or '-')}" for field in fields]
+    body = "\n".join(for_terminal(line) for line in article.body.split("\n"))
+    return "\n".join([*lines, f"paragraphs: {len(article.paragraphs)}", "", body])
 
 
 def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
@@ -72,10 +77,27 @@ def cmd_show(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cache_problems(settings: Settings) -> list[Problem]:
+    """Caches that the next load would rebuild rather than trust: said, so the operator knows."""
+    try:
+        corpus = load_corpus(settings.corpus)
+    except StorybotError:
+        return []  # the articles' own problems are reported; caches are checked against good articles
+    sentences = settings.cache / "sentences.json"
+    found = []
+    if sentences.exists():
+        paragraphs = (p for a in corpus.articles for p in a.paragraphs)
+        if problem := SentenceStore(sentences).problem(paragraphs):
+            found.append(Problem(str(sentences), f"{problem}; it is rebuilt at the next load"))
+    for path, problem in EmbeddingCache(settings.cache / "embeddings").file_problems():
+        found.append(Problem(str(path), f"{problem}; it is rebuilt at the next load"))
+    return found
+
+
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
-    problems = check_corpus(settings.corpus)
+    problems = check_corpus(settings.corpus) + _cache_problems(settings)
     for problem in problems:
-        print(f"{_shown(Path(problem.path))}: {problem.problem}")
+        print(f"{problem.where(_shown(Path(problem.path)))}: {problem.problem}")
     if problems:
         print(f"{len(problems)} problem(s) in {_shown(settings.corpus)}")
         return 1

@@ -5,6 +5,9 @@ that share a URL into the first, so splitting an answer would lose sources.
 """
 from __future__ import annotations
 
+import re
+import urllib.parse
+
 import discord
 from discord.utils import escape_markdown, escape_mentions
 
@@ -31,11 +34,34 @@ def safe(text: str) -> str:
     return escape_mentions(escape_markdown(" ".join(text.split())))
 
 
+# What may stand unescaped in a link's address: RFC 3986's reserved and unreserved
+# characters, except the parentheses and brackets that would end Discord's masked link
+# `[text](url)` early and let the rest of the address start a link of its own.
+_URL_SAFE = "-._~:/?#@!$&'*+,;=%"
+
+
+def link_target(url: str | None) -> str | None:
+    """The article's address as a masked link's target, or None when it is no web address.
+    Parentheses, brackets, spaces and anything else that could end the link are
+    percent-encoded, so the address stays one link to where it says."""
+    if not url:
+        return None
+    parts = urllib.parse.urlsplit(url.strip())
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return urllib.parse.quote(url.strip(), safe=_URL_SAFE)
+
+
+def link_text(text: str) -> str:
+    """Text inside `[...]`: escaped like any text, with its brackets too."""
+    return re.sub(r"(?<!\\)([\[\]])", r"\\\1", safe(text))
+
+
 def source_line(n: int, quote: Quote | Article, *, with_link: bool = True) -> str:
     outlet = quote.outlet or "Unknown outlet"
-    title = safe(quote.title)
-    link = getattr(quote, "url", None)
-    parts = [f"**{safe(outlet)}**", f"[{title}]({link})" if (link and with_link) else f"*{title}*", quote.published or "undated"]
+    title = link_text(quote.title)
+    link = link_target(getattr(quote, "url", None))
+    parts = [f"**{link_text(outlet)}**", f"[{title}]({link})" if (link and with_link) else f"*{title}*", quote.published or "undated"]
     if quote.kind != "news":
         parts.append(f"**{quote.kind.upper()}**")
     return f"[{n}] " + " · ".join(parts)

@@ -11,6 +11,7 @@ from retrieval.embeddings import EmbeddingCache, Encoder, dictionary_words, load
 from retrieval.errors import ModelUnavailable
 from retrieval.hiding import load_hidden
 from retrieval.index import Index, build_index
+from retrieval.provenance import unverified_spans
 from retrieval.thesaurus import load_thesaurus
 
 from bot.settings import Settings
@@ -31,22 +32,27 @@ def load_model(name: str) -> Encoder | None:
 
 
 def build(settings: Settings, encoder: Encoder | None) -> Index:
-    """The index of the corpus as it is on disk now, without the passages moderators hid."""
+    """The index of the corpus as it is on disk now, without the passages moderators hid and
+    without any paragraph that is not word for word in its raw file (each logged at ERROR)."""
     corpus = load_corpus(settings.corpus)
+    hidden = [entry.span for entry in load_hidden(settings.corpus)]
+    thesaurus = load_thesaurus(settings.corpus)
     return build_index(
         corpus,
         encoder=encoder,
         cache=EmbeddingCache(settings.cache / "embeddings"),
-        hidden=[entry.span for entry in load_hidden(settings.corpus)],
+        hidden=[*hidden, *unverified_spans(settings.corpus, corpus)],
         off_topic=sidebar_texts(corpus, settings.corpus) if encoder is not None else (),
         dictionary=dictionary_words(),
         sentences=SentenceStore(settings.cache / "sentences.json"),
-        thesaurus=load_thesaurus(settings.corpus),
+        thesaurus=thesaurus,
     )
 
 
 def load(settings: Settings) -> Index:
-    load_corpus(settings.corpus)  # a missing or malformed corpus fails before the slow model load
+    # A missing or malformed corpus, hidden list or thesaurus fails before the slow model load.
+    load_corpus(settings.corpus)
+    load_hidden(settings.corpus)
     load_thesaurus(settings.corpus)
     encoder = load_model(settings.model)
     return build(settings, encoder)

@@ -8,10 +8,11 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from retrieval.articles import VERSIONED_EXTRAS
+from retrieval.articles import RAW_FOLDER, VERSIONED_EXTRAS
 from retrieval.embeddings import Encoder
 from retrieval.errors import StorybotError
 from retrieval.index import Index
+from retrieval.limits import shorten_error
 
 from bot import engine
 from bot.service import AnswerService
@@ -46,10 +47,10 @@ class ReloadReport:
 
 
 def corpus_signature(folder: Path) -> tuple:
-    """What changes when an article, the hidden list or the thesaurus does (names, sizes,
-    modification times)."""
-    files = sorted([*folder.glob("*.md"), *(folder / name for name in VERSIONED_EXTRAS)])
-    return tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in files if p.is_file())
+    """What changes when an article, its raw file, the hidden list or the thesaurus does
+    (names, sizes, modification times): a raw file deleted or edited is checked again."""
+    files = sorted([*folder.glob("*.md"), *(folder / RAW_FOLDER).glob("*"), *(folder / name for name in VERSIONED_EXTRAS)])
+    return tuple((str(p.relative_to(folder)), p.stat().st_mtime_ns, p.stat().st_size) for p in files if p.is_file())
 
 
 def _diff(old: Index, new: Index) -> ReloadReport:
@@ -95,20 +96,32 @@ class Reloader:
         self.encoder = encoder
         try:
             await self.reload()
-        except StorybotError as exc:
-            log.error("model loaded, but the corpus could not be re-indexed: %s", exc)
+        except Exception as exc:  # noqa: BLE001 - whatever it is, the bot answers on from the old index
+            log.error("model loaded, but the corpus could not be re-indexed: %s", problem_text(exc))
 
     async def watch(self, interval: float = WATCH_SECONDS) -> None:
-        """Re-index whenever the corpus files change on disk; a broken corpus keeps the old index."""
+        """Re-index whenever the corpus files change on disk. A corpus that cannot be loaded,
+        for whatever reason, keeps the old index, is said once at ERROR, and is watched on:
+        the next good change is taken."""
         while True:
             await asyncio.sleep(interval)
             try:
-                changed = corpus_signature(self.settings.corpus) != self._signature
+                signature = corpus_signature(self.settings.corpus)
             except OSError:
                 continue  # a file vanished between glob and stat: look again next time
-            if changed and not self._lock.locked():
-                try:
-                    await self.reload()
-                except StorybotError as exc:
-                    self._signature = corpus_signature(self.settings.corpus)  # say it once, not every poll
-                    log.error("corpus changed but cannot be loaded; still answering from the old index: %s", exc)
+            if signature == self._signature or self._lock.locked():
+                continue
+            try:
+                await self.reload()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a bad file must never end the watch
+                self._signature = signature  # said once, not at every poll, until the files change again
+                log.error("corpus changed but cannot be loaded; still answering from the old index: %s", problem_text(exc))
+
+
+def problem_text(exc: BaseException) -> str:
+    """What went wrong, for an operator: our errors say it themselves; anything else (a
+    PermissionError, a bug) by its type too. Bounded, for a log line or a Discord reply."""
+    text = str(exc) if isinstance(exc, (StorybotError, OSError)) else f"{type(exc).__name__}: {exc}"
+    return shorten_error(text)

@@ -4,7 +4,6 @@ The only words in an answer that are not quoted are fixed templates: nothing is 
 """
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import asdict, dataclass, replace
 from enum import Enum
@@ -13,20 +12,18 @@ from typing import Collection, Sequence
 import numpy as np
 
 from retrieval.alignment import alignment_scores
-from retrieval.errors import BadQuestion
 from retrieval.focus import unanswered_words
 from retrieval.fusion import Fusion, fuse
 from retrieval.index import HiddenSpan, Index, Mode
 from retrieval.names import deciding_names, unknown_names
 from retrieval.outlets import named_outlets
+from retrieval.question_text import normalise_question, valid_text
 from retrieval.quotes import Candidate, choose_quotes
+from retrieval.limits import MAX_QUESTION_CHARS
 from retrieval.thesaurus import Thesaurus
 from retrieval.tokenize import STOPWORDS
 
-MAX_QUESTION_CHARS = 1000
 NO_ANSWER = "The articles don't cover that, so there is nothing to quote."
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]+")
-_SPACES = re.compile(r"\s+")
 
 
 @dataclass(frozen=True)
@@ -136,18 +133,6 @@ class Policy:
 DEFAULT_POLICY = Policy()
 
 
-def normalise_question(question: str) -> str:
-    """The question as it will be searched; BadQuestion when there is nothing to search or too much."""
-    if not isinstance(question, str):
-        raise BadQuestion(f"the question must be text, not {type(question).__name__}")
-    if len(question) > MAX_QUESTION_CHARS:
-        raise BadQuestion(f"the question is {len(question):,} characters long; the limit is {MAX_QUESTION_CHARS:,}")
-    text = _SPACES.sub(" ", _CONTROL.sub(" ", question)).strip()
-    if not text:
-        raise BadQuestion("the question is empty")
-    return text
-
-
 @dataclass(frozen=True)
 class Signals:
     """One question's scores: relative BM25 and cosine for every passage, cosine with the
@@ -244,7 +229,7 @@ def answer_many(index: Index, questions: Sequence[str], policy: Policy = DEFAULT
         latency = (encoded - started) + (time.perf_counter() - own_start)
         answers.append(
             Answer(
-                question=question.strip(),
+                question=valid_text(question).strip(),  # storable and printable: no lone surrogates
                 abstained=abstained,
                 mode=index.mode,
                 passages=tuple(_quote(index, c) for c in chosen),

@@ -21,18 +21,25 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import date
 from functools import cached_property
 from enum import Enum
 from pathlib import Path
 
 import yaml
 
-from retrieval.errors import CorpusNotFound, MalformedArticle
+from retrieval.errors import CorpusNotFound, MalformedArticle, UnsafeRawPath
+from retrieval.limits import MAX_ARTICLE_BYTES, MAX_PARAGRAPH_CHARS
+from retrieval.yaml_text import load_yaml
 
 FIELDS = ("id", "title", "outlet", "author", "published", "url", "kind", "raw", "notes")
 REQUIRED = ("id", "title", "kind")
 _DATE_RE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 _FRONT_MATTER_RE = re.compile(r"\A---\n(.*?\n)---\n", re.DOTALL)
+# A raw file is named by the folder it must stand in and a plain file name: nothing that
+# could reach outside corpus/raw (`../`, an absolute path, a hidden file).
+_RAW_RE = re.compile(r"^raw/[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+RAW_FOLDER = "raw"
 
 
 class Kind(str, Enum):
@@ -97,15 +104,29 @@ def make_id(outlet: str | None, published: str | None, taken: set[str] = frozens
     return candidate
 
 
-def _optional(meta: dict, key: str, path: Path) -> str | None:
+def _line_of(front: str, key: str) -> int | None:
+    """The file line of `key:` in the front matter (which starts on line 2)."""
+    for number, line in enumerate(front.splitlines(), 2):
+        if line.startswith(f"{key}:"):
+            return number
+    return None
+
+
+def _optional(meta: dict, key: str, path: Path, front: str = "") -> str | None:
     value = meta.get(key)
     if value is None or value == "":
         return None
     if hasattr(value, "isoformat"):  # YAML reads an unquoted 2021-05-07 as a date
         value = value.isoformat()
-    if not isinstance(value, (str, int)):
-        raise MalformedArticle(path, f"field {key!r} must be text, not {type(value).__name__}")
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise MalformedArticle(path, f"field {key!r} must be text, not {type(value).__name__}", _line_of(front, key))
     return str(value)
+
+
+def check_raw_field(raw: str | None, path: Path | str = "<text>", line: int | None = None) -> None:
+    """UnsafeRawPath unless `raw` names a plain file directly inside corpus/raw."""
+    if raw is not None and not _RAW_RE.match(raw):
+        raise UnsafeRawPath(path, f"raw {raw!r} must name a file in {RAW_FOLDER}/, as raw/NAME", line)
 
 
 def parse_article(text: str, path: Path | str = "<text>") -> Article:
@@ -114,40 +135,67 @@ def parse_article(text: str, path: Path | str = "<text>") -> Article:
     match = _FRONT_MATTER_RE.match(text.replace("\r\n", "\n"))
     if not match:
         raise MalformedArticle(path, "no front matter: the file must start with a '---' block")
-    try:
-        meta = yaml.safe_load(match.group(1))
-    except yaml.YAMLError as exc:
-        raise MalformedArticle(path, f"front matter is not valid YAML ({exc.__class__.__name__})") from None
+    front = match.group(1)
+    meta = load_yaml(front, path, first_line=2, what="front matter")
     if not isinstance(meta, dict):
-        raise MalformedArticle(path, "front matter must be a mapping of fields")
-    unknown = sorted(set(meta) - set(FIELDS))
+        raise MalformedArticle(path, "front matter must be a mapping of fields", 2)
+    unknown = sorted(str(k) for k in set(meta) - set(FIELDS))
     if unknown:
-        raise MalformedArticle(path, f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(FIELDS)}")
+        raise MalformedArticle(path, f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(FIELDS)}",
+                               _line_of(front, unknown[0]))
     for key in REQUIRED:
-        if not _optional(meta, key, path):
+        if not _optional(meta, key, path, front):
             raise MalformedArticle(path, f"missing required field {key!r}")
-    published = _optional(meta, "published", path)
-    if published and not _DATE_RE.match(published):
-        raise MalformedArticle(path, f"published {published!r} is not YYYY, YYYY-MM or YYYY-MM-DD")
+    published = _optional(meta, "published", path, front)
+    if published and not _valid_date(published):
+        raise MalformedArticle(path, f"published {published!r} is not YYYY, YYYY-MM or YYYY-MM-DD (or no such day)",
+                               _line_of(front, "published"))
     try:
-        kind = Kind.from_str(_optional(meta, "kind", path) or "").value
+        kind = Kind.from_str(_optional(meta, "kind", path, front) or "").value
     except ValueError as exc:
-        raise MalformedArticle(path, str(exc)) from None
+        raise MalformedArticle(path, str(exc), _line_of(front, "kind")) from None
+    raw = _optional(meta, "raw", path, front)
+    check_raw_field(raw, path, _line_of(front, "raw"))
     body = text.replace("\r\n", "\n")[match.end():].strip("\n")
     if not body.strip():
         raise MalformedArticle(path, "the article has no body text")
+    _check_paragraphs(text.replace("\r\n", "\n"), body, path)
     return Article(
-        id=_optional(meta, "id", path),
-        title=_optional(meta, "title", path),
+        id=_optional(meta, "id", path, front),
+        title=_optional(meta, "title", path, front),
         body=body,
         kind=kind,
-        outlet=_optional(meta, "outlet", path),
-        author=_optional(meta, "author", path),
+        outlet=_optional(meta, "outlet", path, front),
+        author=_optional(meta, "author", path, front),
         published=published,
-        url=_optional(meta, "url", path),
-        raw=_optional(meta, "raw", path),
-        notes=_optional(meta, "notes", path),
+        url=_optional(meta, "url", path, front),
+        raw=raw,
+        notes=_optional(meta, "notes", path, front),
     )
+
+
+def _check_paragraphs(text: str, body: str, path: Path) -> None:
+    """MalformedArticle naming the line of a paragraph longer than MAX_PARAGRAPH_CHARS."""
+    offset = text.rfind(body) if body else 0
+    position = 0
+    for paragraph in body.split("\n\n"):
+        if len(paragraph) > MAX_PARAGRAPH_CHARS:
+            line = text.count("\n", 0, offset + position) + 1
+            raise MalformedArticle(path, f"a paragraph of {len(paragraph):,} characters; a paragraph may have "
+                                         f"{MAX_PARAGRAPH_CHARS:,} (a blank line separates paragraphs)", line)
+        position += len(paragraph) + 2
+
+
+def _valid_date(text: str) -> bool:
+    """YYYY, YYYY-MM or YYYY-MM-DD, and a day that exists (no 30 February)."""
+    if not _DATE_RE.match(text):
+        return False
+    parts = [int(p) for p in text.split("-")] + [1, 1]
+    try:
+        date(parts[0], parts[1], parts[2])
+    except ValueError:
+        return False
+    return True
 
 
 def format_article(article: Article) -> str:
@@ -177,18 +225,33 @@ def load_corpus(folder: Path | str) -> Corpus:
     articles: list[Article] = []
     seen: dict[str, Path] = {}
     for path in files:
-        data = path.read_bytes()
+        data = _read(path)
         digest.update(path.name.encode() + b"\0" + data + b"\0")
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            raise MalformedArticle(path, "not UTF-8 text") from None
-        article = parse_article(text, path)
+        article = parse_article(decode_article(data, path), path)
         if article.id in seen:
             raise MalformedArticle(path, f"id {article.id!r} is already used by {seen[article.id].name}")
         seen[article.id] = path
         articles.append(article)
     for extra in VERSIONED_EXTRAS:
         if (folder / extra).is_file():
-            digest.update(extra.encode() + b"\0" + (folder / extra).read_bytes())
+            digest.update(extra.encode() + b"\0" + _read(folder / extra))
     return Corpus(tuple(articles), digest.hexdigest()[:16])
+
+
+def _read(path: Path) -> bytes:
+    """A corpus file's bytes; MalformedArticle naming it when it cannot be read or is too big."""
+    try:
+        if path.stat().st_size > MAX_ARTICLE_BYTES:
+            raise MalformedArticle(path, f"larger than {MAX_ARTICLE_BYTES:,} bytes")
+        return path.read_bytes()
+    except OSError as exc:
+        raise MalformedArticle(path, f"cannot be read ({exc.strerror or exc})") from None
+
+
+def decode_article(data: bytes, path: Path | str) -> str:
+    """A curated file's text; MalformedArticle naming the line of the first byte that is not UTF-8."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise MalformedArticle(path, "not UTF-8 text", line) from None

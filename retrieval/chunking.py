@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import tempfile
@@ -19,6 +20,8 @@ from typing import Iterable
 import pysbd
 
 from retrieval.articles import Article
+
+log = logging.getLogger(__name__)
 
 # A sentence shorter than this ("The reason?") does not stand alone as a quote, but may
 # open or close a two-sentence window.
@@ -78,15 +81,37 @@ class SentenceStore:
         self.path = Path(path) if path else None
         self._spans: dict[str, list[list[int]]] = {}
         self._dirty = False
+        self._distrusted = False
         if self.path is not None and self.path.exists():
             try:
                 self._spans = json.loads(self.path.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 self._spans = {}  # a damaged store is rebuilt, never trusted
+            if not isinstance(self._spans, dict):
+                self._distrust("does not hold a mapping of paragraphs to sentences")
+                self._spans = {}
+
+    def problem(self, paragraphs: Iterable[str]) -> str | None:
+        """Why this cache would not be trusted for these paragraphs (for `corpus check`)."""
+        if self._distrusted:
+            return "does not hold a mapping of paragraphs to sentences"
+        for paragraph in paragraphs:
+            stored = self._spans.get(hashlib.sha1(paragraph.encode("utf-8")).hexdigest())
+            if stored is not None and not valid_sentence_spans(paragraph, stored):
+                return f"holds sentences that do not fit the paragraph {paragraph[:40]!r}"
+        return None
+
+    def _distrust(self, why: str) -> None:
+        if not self._distrusted:  # said once per load, not once per paragraph
+            log.warning("sentence cache %s %s; those paragraphs are split again", self.path, why)
+        self._distrusted = self._dirty = True
 
     def spans(self, paragraph: str) -> list[Span]:
         key = hashlib.sha1(paragraph.encode("utf-8")).hexdigest()
         stored = self._spans.get(key)
+        if stored is not None and not valid_sentence_spans(paragraph, stored):
+            self._distrust("holds sentences that do not fit their paragraph")
+            stored = None
         if stored is None:
             stored = [[s.start, s.end] for s in sentence_spans(paragraph)]
             self._spans[key] = stored
@@ -105,6 +130,22 @@ class SentenceStore:
             self._dirty = False
         except OSError:
             pass  # costs time at the next start, never an answer
+
+
+def valid_sentence_spans(paragraph: str, stored: object) -> bool:
+    """Do cached spans cut the paragraph into its sentences: [start, end] pairs in order,
+    each starting and ending on a word's edge, with only whitespace between them?"""
+    if not isinstance(stored, list) or (paragraph.strip() and not stored):
+        return False
+    previous = 0
+    for pair in stored:
+        if (not isinstance(pair, list) or len(pair) != 2 or not all(type(n) is int for n in pair)
+                or not previous <= pair[0] < pair[1] <= len(paragraph) or paragraph[previous : pair[0]].strip()):
+            return False
+        if 0 < pair[0] and paragraph[pair[0] - 1].isalnum() and paragraph[pair[0]].isalnum():
+            return False  # two sentences meeting inside a word
+        previous = pair[1]
+    return not paragraph[previous:].strip()
 
 
 def _paragraph_offsets(body: str) -> Iterable[tuple[int, str]]:

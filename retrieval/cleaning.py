@@ -128,10 +128,17 @@ def _headline(lines: tuple[str, ...]) -> str:
     return _unwrap(tuple(kept))
 
 
+# A caption with its repeat is two or three lines; comparing every pair of a long block's
+# lines would be quadratic (a 1 MB hard-wrapped article took 90 s).
+_CAPTION_MAX_LINES = 6
+
+
 def _is_caption_block(lines: tuple[str, ...]) -> bool:
     # Web copies repeat a caption on the next line with its credit appended.
+    if not 1 < len(lines) <= _CAPTION_MAX_LINES:
+        return False
     stripped = [squash(line) for line in lines]
-    return len(stripped) > 1 and any(
+    return any(
         later.startswith(earlier) for i, earlier in enumerate(stripped) for later in stripped[i + 1 :]
     )
 
@@ -172,7 +179,7 @@ def clean(raw: str) -> CleanedArticle:
         if (
             _BOILERPLATE_RE.match(text)
             or _CREDIT_RE.search(text)
-            or any(text.startswith(caption) for caption in captions)
+            or (captions and text.startswith(tuple(captions)))
         ):
             # Whatever stood on either side of dropped furniture was not one sentence.
             joinable = False

@@ -4,8 +4,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from retrieval.articles import Article, Corpus, Kind, make_id
-from retrieval.cleaning import clean, provenance_holds
+from retrieval.cleaning import clean
 from retrieval.errors import MalformedArticle
+from retrieval.limits import MAX_PARAGRAPH_CHARS
+from retrieval.provenance import missing_paragraphs, raw_path, read_raw
 
 
 def curate(
@@ -25,10 +27,13 @@ def curate(
     cleaned = clean(raw_text)
     if not cleaned.paragraphs:
         raise MalformedArticle(raw_name, "nothing of the article is left once page furniture is removed")
-    for paragraph in cleaned.paragraphs:
-        # Cleaning only drops lines and rewrites whitespace; this guards that promise.
-        if not provenance_holds(paragraph, raw_text):
-            raise MalformedArticle(raw_name, f"cleaned paragraph not found in the raw file: {paragraph[:60]!r}")
+    for number, paragraph in enumerate(cleaned.paragraphs, 1):
+        if len(paragraph) > MAX_PARAGRAPH_CHARS:
+            raise MalformedArticle(raw_name, f"paragraph {number} has {len(paragraph):,} characters; a paragraph may have "
+                                             f"{MAX_PARAGRAPH_CHARS:,} (is there a blank line between paragraphs?)")
+    # Cleaning only drops lines and rewrites whitespace; this guards that promise.
+    if missing := missing_paragraphs(cleaned.paragraphs, raw_text):
+        raise MalformedArticle(raw_name, f"cleaned paragraph not found in the raw file: {cleaned.paragraphs[missing[0]][:60]!r}")
     return Article(
         id=make_id(outlet, published, set(taken_ids)),
         title=title or cleaned.headline,
@@ -47,7 +52,11 @@ def sidebar_texts(corpus: Corpus, folder: Path) -> tuple[str, ...]:
     """The sidebars cut from the corpus's raw files: what stood beside the story, not in it."""
     texts: list[str] = []
     for article in corpus.articles:
-        raw = folder / article.raw if article.raw else None
-        if raw is not None and raw.is_file():
-            texts.extend(clean(raw.read_text(encoding="utf-8", errors="replace")).sidebar)
+        if not article.raw:
+            continue
+        try:
+            raw = read_raw(raw_path(folder, article), article.raw)
+        except MalformedArticle:
+            continue  # the provenance check names it; a sidebar is only a hint
+        texts.extend(clean(raw).sidebar)
     return tuple(dict.fromkeys(texts))

@@ -48,6 +48,10 @@ class Encoder:
     encode: Callable[[Sequence[str]], np.ndarray]
     encode_tokens: TokenEncode | None = None
     encode_spans: SpanEncode | None = None
+    # The length of its sentence and word-piece vectors, when the model says: a cached
+    # vector of another length is from another model and is never used.
+    dimension: int | None = None
+    token_dimension: int | None = None
 
 
 def resolve_model(name: str | None) -> str:
@@ -101,17 +105,37 @@ def load_encoder(name: str | None = PACKAGED_MODEL, *, device: str = "cpu") -> E
         return _sentence_vectors(outputs), [_located_pieces(model, text, o) for text, o in zip(texts, outputs)]
 
     full_name = name or PACKAGED_MODEL
+    sizes = _dimensions(model)
     try:
         encode_tokens(["probe"])
     except Exception as exc:  # a model without token vectors still answers, unaligned
         log.info("model %r gives no token vectors (%s); answers rank without alignment", name, exc)
-        return Encoder(full_name, encode)
+        return Encoder(full_name, encode, dimension=sizes[0])
     try:
         encode_spans(["probe"])
     except Exception as exc:  # e.g. a slow tokenizer, which keeps no offsets
         log.info("model %r cannot place its word pieces (%s); factoid questions are not checked word by word", name, exc)
-        return Encoder(full_name, encode, encode_tokens)
-    return Encoder(full_name, encode, encode_tokens, encode_spans)
+        return Encoder(full_name, encode, encode_tokens, dimension=sizes[0], token_dimension=sizes[1])
+    return Encoder(full_name, encode, encode_tokens, encode_spans, dimension=sizes[0], token_dimension=sizes[1])
+
+
+def _dimensions(model) -> tuple[int | None, int | None]:
+    """The model's sentence and word-piece vector lengths, as its configuration gives them."""
+    def asked(owner, *names: str) -> int | None:
+        for name in names:  # sentence-transformers renamed these; either answers
+            if hasattr(owner, name):
+                try:
+                    return getattr(owner, name)()
+                except Exception:  # noqa: BLE001 - a model that does not say is only checked for consistency
+                    return None
+        return None
+
+    sentence = asked(model, "get_embedding_dimension", "get_sentence_embedding_dimension")
+    try:
+        token = asked(model[0], "get_embedding_dimension", "get_word_embedding_dimension")
+    except Exception:  # noqa: BLE001 - no first module
+        token = None
+    return (int(sentence) if sentence else None), (int(token) if token else None)
 
 
 def _unit_rows(vectors: np.ndarray) -> np.ndarray:
@@ -156,6 +180,19 @@ def _word_pieces(tokenizer, output: dict, skip: frozenset[str]) -> np.ndarray:
     return _unit_rows(output["token_embeddings"][:length].float().cpu().numpy()[keep])
 
 
+def _matrix_problem(keys: object, vectors: np.ndarray, *, rows: bool = True) -> str | None:
+    """Why a cache file's keys and vectors cannot be used as they are; None when they can."""
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+        return "has keys that are not a list of text"
+    if vectors.ndim != 2 or not np.issubdtype(vectors.dtype, np.floating):
+        return "does not hold a matrix of numbers"
+    if rows and len(vectors) != len(keys):
+        return f"has {len(vectors)} vectors for {len(keys)} keys"
+    if not np.isfinite(vectors).all():
+        return "holds numbers that are not finite"
+    return None
+
+
 def text_key(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
@@ -176,14 +213,48 @@ class EmbeddingCache:
         assert self.folder is not None
         return self.folder / f"{hashlib.sha1(model.encode()).hexdigest()[:16]}{kind}.npz"
 
+    def _distrusted(self, path: Path, why: str) -> dict:
+        log.warning("embedding cache %s %s; it is rebuilt", path, why)
+        return {}
+
     def _read(self, model: str) -> dict[str, np.ndarray]:
         if self.folder is None or not self._file(model).exists():
             return {}
+        path = self._file(model)
         try:
-            with np.load(self._file(model), allow_pickle=False) as data:
-                return dict(zip(json.loads(str(data["keys"])), data["vectors"]))
+            with np.load(path, allow_pickle=False) as data:
+                keys, vectors = json.loads(str(data["keys"])), data["vectors"]
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
-            return {}  # a damaged cache is rebuilt, never trusted
+            return self._distrusted(path, "cannot be read")  # a damaged cache is rebuilt, never trusted
+        problem = _matrix_problem(keys, vectors)
+        if problem:
+            return self._distrusted(path, problem)
+        return dict(zip(keys, vectors))
+
+    def file_problems(self) -> list[tuple[Path, str]]:
+        """Each cache file that would be rebuilt rather than trusted, and why (for `corpus check`)."""
+        found = []
+        for path in sorted(self.folder.glob("*.npz")) if self.folder is not None and self.folder.is_dir() else []:
+            try:
+                with np.load(path, allow_pickle=False) as data:
+                    keys, vectors = json.loads(str(data["keys"])), data["vectors"]
+                    offsets = data["offsets"] if path.name.endswith(".tokens.npz") else None
+            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+                found.append((path, "cannot be read"))
+                continue
+            if offsets is not None and (offsets.ndim != 1 or len(offsets) != len(keys) + 1 or
+                                        (len(offsets) and offsets[-1] != len(vectors))):
+                found.append((path, "has offsets that do not fit its vectors"))
+            elif problem := _matrix_problem(keys, vectors, rows=offsets is None):
+                found.append((path, problem))
+        return found
+
+    def _fitting(self, vectors: dict[str, np.ndarray], dimension: int | None, path: Path) -> dict[str, np.ndarray]:
+        """The cached vectors, or none when their length is not the model's (another model's file)."""
+        found = next((v.shape[-1] for v in vectors.values()), None)
+        if dimension and found is not None and found != dimension:
+            return self._distrusted(path, f"holds vectors of {found} numbers; the model's have {dimension}")
+        return vectors
 
     def _write(self, model: str, vectors: dict[str, np.ndarray]) -> None:
         if self.folder is None:
@@ -203,13 +274,18 @@ class EmbeddingCache:
     def _read_tokens(self, model: str) -> dict[str, np.ndarray]:
         if self.folder is None or not self._file(model, ".tokens").exists():
             return {}
+        path = self._file(model, ".tokens")
         try:
-            with np.load(self._file(model, ".tokens"), allow_pickle=False) as data:
+            with np.load(path, allow_pickle=False) as data:
                 keys, offsets, vectors = json.loads(str(data["keys"])), data["offsets"], data["vectors"]
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
-            return {}
-        if len(offsets) != len(keys) + 1 or offsets[0] != 0 or offsets[-1] != len(vectors) or (np.diff(offsets) < 0).any():
-            return {}  # inconsistent: rebuilt, never trusted
+            return self._distrusted(path, "cannot be read")
+        if (offsets.ndim != 1 or len(offsets) != len(keys) + 1 or offsets[0] != 0 or offsets[-1] != len(vectors)
+                or (np.diff(offsets) < 0).any()):
+            return self._distrusted(path, "has offsets that do not fit its vectors")  # rebuilt, never trusted
+        problem = _matrix_problem(keys, vectors, rows=False)
+        if problem:
+            return self._distrusted(path, problem)
         return {k: vectors[offsets[i] : offsets[i + 1]] for i, k in enumerate(keys)}
 
     def _write_tokens(self, model: str, tokens: dict[str, np.ndarray]) -> None:
@@ -232,9 +308,10 @@ class EmbeddingCache:
         The same pass stores the texts' sentence vectors, so `embed` then finds them."""
         assert encoder.encode_tokens is not None
         if encoder.name not in self._tokens:
-            self._tokens[encoder.name] = self._read_tokens(encoder.name)
+            self._tokens[encoder.name] = self._fitting(self._read_tokens(encoder.name), encoder.token_dimension,
+                                                       self._file(encoder.name, ".tokens"))
         if encoder.name not in self._vectors:
-            self._vectors[encoder.name] = self._read(encoder.name)
+            self._vectors[encoder.name] = self._fitting(self._read(encoder.name), encoder.dimension, self._file(encoder.name))
         stored, vectors = self._tokens[encoder.name], self._vectors[encoder.name]
         keys = [text_key(t) for t in texts]
         missing = sorted({k: t for k, t in zip(keys, texts) if k not in stored}.items())
@@ -251,7 +328,7 @@ class EmbeddingCache:
 
     def embed(self, encoder: Encoder, texts: Sequence[str]) -> np.ndarray:
         if encoder.name not in self._vectors:
-            self._vectors[encoder.name] = self._read(encoder.name)
+            self._vectors[encoder.name] = self._fitting(self._read(encoder.name), encoder.dimension, self._file(encoder.name))
         stored = self._vectors[encoder.name]
         keys = [text_key(t) for t in texts]
         missing = sorted({k: t for k, t in zip(keys, texts) if k not in stored}.items())

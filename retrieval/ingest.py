@@ -24,28 +24,29 @@ what neither says stays None; `kind` alone has a default (news), as the format r
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import sys
-import tempfile
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
 from typing import IO, Callable
 
-import yaml
 
-from retrieval.articles import Article, Kind, article_files, format_article, load_corpus, parse_article
-from retrieval.cleaning import is_terminal, provenance_holds, squash, without_whitespace
+from retrieval.articles import Article, Corpus, Kind, article_files, decode_article, format_article, load_corpus, parse_article
+from retrieval.cleaning import is_terminal, squash
 from retrieval.curation import curate
+from retrieval.corpus_files import corpus_lock, publish, write_temp
 from retrieval.errors import MalformedArticle, MalformedThesaurus, StorybotError
+from retrieval.limits import MAX_ARTICLE_BYTES, MAX_HTML_ELEMENTS, shorten_error
+from retrieval.hiding import hidden_problems
+from retrieval.near_duplicates import duplicate_of
+from retrieval.provenance import EXTRACTED_SUFFIX, article_problems, missing_paragraphs
 from retrieval.thesaurus import load_thesaurus
+from retrieval.yaml_text import load_yaml
 
 MIN_BODY_CHARS = 200  # below two sentences or this many characters it is a teaser, not an article
 MIN_SENTENCES = 2
-DUPLICATE_SHARE = 0.8  # this share of one article's paragraphs found in another makes it a copy
-EXTRACTED_SUFFIX = ".extracted.txt"
 _NUMBERED = re.compile(r"^(\d{3,})_")
 _SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*(?=\s|$)")
 
@@ -54,6 +55,7 @@ class IngestError(StorybotError, ValueError):
     """A source cannot become a curated article; names the source and the problem."""
 
     def __init__(self, source: object, problem: str) -> None:
+        problem = shorten_error(problem)
         super().__init__(f"{source}: {problem}")
         self.source = source
         self.problem = problem
@@ -107,9 +109,15 @@ class AddResult:
 class Problem:
     path: str
     problem: str
+    line: int | None = None
+
+    def where(self, path: str | None = None) -> str:
+        """The file as `path` (default: as stored) and the line, when there is one."""
+        shown = self.path if path is None else path
+        return f"{shown}, line {self.line}" if self.line else shown
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.problem}"
+        return f"{self.where()}: {self.problem}"
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -139,14 +147,18 @@ def read_source(path_or_dash: str | Path, *, stdin: IO | None = None) -> RawSour
     if str(path_or_dash) == "-":
         name = "<stdin>"
         stream = stdin if stdin is not None else sys.stdin
-        data = getattr(stream, "buffer", stream).read()
+        data = getattr(stream, "buffer", stream).read(MAX_ARTICLE_BYTES + 1)
         data = data.encode("utf-8") if isinstance(data, str) else data
     else:
         path = Path(path_or_dash)
         name = str(path_or_dash)
         if not path.is_file():
             raise IngestError(name, "no such file" if not path.exists() else "not a file")
+        if path.stat().st_size > MAX_ARTICLE_BYTES:
+            raise IngestError(name, f"{path.stat().st_size:,} bytes; an article may have {MAX_ARTICLE_BYTES:,}")
         data = path.read_bytes()
+    if len(data) > MAX_ARTICLE_BYTES:
+        raise IngestError(name, f"more than {MAX_ARTICLE_BYTES:,} bytes; an article may have {MAX_ARTICLE_BYTES:,}")
     if not data.strip():
         raise IngestError(name, "the file is empty")
     text = _decode(name, data)
@@ -204,10 +216,15 @@ def check_options(name: str, **given: str | None) -> Metadata:
 
 # --- HTML ---------------------------------------------------------------------------------
 
+_ELEMENT = re.compile(r"<[A-Za-z]")  # an opening tag: counted before any parsing
+
 
 def _html_text(source: RawSource) -> tuple[str, Metadata]:
     import trafilatura  # imported here: only `corpus add` of a web page needs it
 
+    elements = len(_ELEMENT.findall(source.text))
+    if elements > MAX_HTML_ELEMENTS:
+        raise IngestError(source.name, f"{elements:,} HTML elements; a page may have {MAX_HTML_ELEMENTS:,}")
     document = trafilatura.bare_extraction(
         source.text,
         include_comments=False,
@@ -267,9 +284,9 @@ def _front_matter(source: RawSource) -> tuple[str, Metadata]:
     if not match:
         raise IngestError(source.name, "front matter opened with '---' on the first line is never closed by a '---' line")
     try:
-        fields = yaml.safe_load(match.group(1)) or {}
-    except yaml.YAMLError as exc:
-        raise IngestError(source.name, f"front matter is not valid YAML ({exc.__class__.__name__})") from None
+        fields = load_yaml(match.group(1), source.name, first_line=2, what="front matter") or {}
+    except MalformedArticle as exc:
+        raise IngestError(source.name, exc.where) from None
     if not isinstance(fields, dict):
         raise IngestError(source.name, "front matter must be a mapping of fields (title: ..., date: ...)")
     values: dict[str, str] = {}
@@ -341,25 +358,6 @@ def _headed(name: str, text: str, title: str | None) -> str:
     return f"{squash(title)}\n\n{text}\n"
 
 
-def _covered(paragraphs: tuple[str, ...], body: str) -> float:
-    """The share of the paragraphs that stand in the body, whitespace aside."""
-    flat = without_whitespace(body)
-    found = sum(1 for p in paragraphs if without_whitespace(p) and without_whitespace(p) in flat)
-    return found / len(paragraphs) if paragraphs else 0.0
-
-
-def duplicate_of(article: Article, others: tuple[Article, ...]) -> Article | None:
-    """The first other article that says the same: same body, or most paragraphs shared either way."""
-    for other in others:
-        if other.id == article.id:
-            continue
-        if squash(other.body) == squash(article.body):
-            return other
-        if _covered(article.paragraphs, other.body) >= DUPLICATE_SHARE or _covered(other.paragraphs, article.body) >= DUPLICATE_SHARE:
-            return other
-    return None
-
-
 def _existing(folder: Path) -> tuple[Article, ...]:
     if not article_files(folder):
         return ()
@@ -369,13 +367,31 @@ def _existing(folder: Path) -> tuple[Article, ...]:
         raise IngestError(folder, f"the corpus does not load, fix it first (storybot corpus check): {exc}") from None
 
 
+def _owners(path: Path, articles: tuple[Article, ...]) -> list[str]:
+    """The articles made from this raw file (or from the page its extracted text came from)."""
+    return [a.id for a in articles if a.raw and Path(a.raw).name.split(".")[0] == path.name.split(".")[0]]
+
+
 def _same_bytes(folder: Path, data: bytes, articles: tuple[Article, ...]) -> str | None:
     digest = hashlib.sha256(data).digest()
     for path in sorted((folder / "raw").glob("*")):
         if path.is_file() and hashlib.sha256(path.read_bytes()).digest() == digest:
-            owners = [a.id for a in articles if a.raw and Path(a.raw).name.split(".")[0] == path.name.split(".")[0]]
+            owners = _owners(path, articles)
             return f"raw/{path.name}" + (f" (article {', '.join(owners)})" if owners else "")
     return None
+
+
+def _remove_orphans(folder: Path, data: bytes, articles: tuple[Article, ...]) -> None:
+    """A raw file of these bytes that no article names is what an add that never finished
+    left (a crash between its renames): removed, with its extracted text, so it is added now.
+    Only numbered files `corpus add` writes are touched; the lock is held."""
+    prefix = f"_{hashlib.sha256(data).hexdigest()[:16]}."
+    for path in sorted((folder / "raw").glob("*")):
+        if _NUMBERED.match(path.name) and prefix in path.name and path.is_file() and not _owners(path, articles):
+            if path.name.endswith(EXTRACTED_SUFFIX) or hashlib.sha256(path.read_bytes()).digest() == hashlib.sha256(data).digest():
+                stem = path.name.split(".")[0]
+                for sibling in (folder / "raw").glob(f"{stem}.*"):
+                    sibling.unlink(missing_ok=True)
 
 
 def _next_number(raw_dir: Path) -> int:
@@ -409,7 +425,15 @@ def add_article(
     if not folder.is_dir():
         raise IngestError(folder, "the corpus folder does not exist")
     options = check_options(source.name, title=title, outlet=outlet, author=author, published=published, url=url, kind=kind)
+    # One writer at a time, from reading what is there to the last rename: two adds of the
+    # same outlet and date both land, with distinct ids and raw numbers.
+    with corpus_lock(folder):
+        return _add_locked(folder, source, options)
+
+
+def _add_locked(folder: Path, source: RawSource, options: Metadata) -> AddResult:
     existing = _existing(folder)
+    _remove_orphans(folder, source.data, existing)
     if copy := _same_bytes(folder, source.data, existing):
         raise IngestError(source.name, f"the same file is already in the corpus as {copy}")
 
@@ -440,9 +464,8 @@ def add_article(
         raise IngestError(source.name, exc.problem) from None
     _check_body(source.name, article)
     stored_text = headed if text_name else source.text
-    for paragraph in article.paragraphs:
-        if not provenance_holds(paragraph, stored_text):
-            raise IngestError(source.name, f"curated paragraph not found in the stored text: {paragraph[:60]!r}")
+    if missing := missing_paragraphs(article.paragraphs, stored_text):
+        raise IngestError(source.name, f"curated paragraph not found in the stored text: {article.paragraphs[missing[0]][:60]!r}")
     if other := duplicate_of(article, existing):
         raise IngestError(source.name, f"duplicate of article {other.id}: most of its paragraphs are already there")
     parse_article(format_article(article), folder / f"{article.id}.md")  # the file we write must read back
@@ -479,15 +502,9 @@ def _write_all(files: dict[Path, bytes], *, verify: Callable[[], None]) -> None:
             if target.exists():
                 raise IngestError(target, "already exists; nothing was written")
             target.parent.mkdir(parents=True, exist_ok=True)
-            handle, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-            temps[target] = Path(temp)
-            os.chmod(temp, 0o644)  # mkstemp makes 0600; curated files are read by everyone, like the seeds
-            with os.fdopen(handle, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
+            temps[target] = write_temp(target, data)
         for target, temp in temps.items():
-            os.replace(temp, target)
+            publish(temp, target)
             renamed.append(target)
         verify()
     except BaseException:
@@ -504,7 +521,8 @@ def _write_all(files: dict[Path, bytes], *, verify: Callable[[], None]) -> None:
 
 
 def check_corpus(corpus_folder: Path | str) -> list[Problem]:
-    """Everything wrong with the corpus, each problem naming its file; empty when all is well."""
+    """Everything wrong with the corpus, each problem naming its file (and line, when it has
+    one): the articles, their raw files, hidden.yaml, the thesaurus; empty when all is well."""
     folder = Path(corpus_folder)
     if not folder.is_dir():
         return [Problem(str(folder), "the corpus folder does not exist")]
@@ -513,12 +531,13 @@ def check_corpus(corpus_folder: Path | str) -> list[Problem]:
     ids: dict[str, Path] = {}
     for path in article_files(folder):
         try:
-            article = parse_article(path.read_bytes().decode("utf-8"), path)
-        except UnicodeDecodeError:
-            problems.append(Problem(str(path), "not UTF-8 text"))
-            continue
+            data = path.read_bytes()
+            article = parse_article(decode_article(data, path), path)
         except MalformedArticle as exc:
-            problems.append(Problem(str(path), exc.problem))
+            problems.append(Problem(str(path), exc.problem, exc.line))
+            continue
+        except OSError as exc:
+            problems.append(Problem(str(path), f"cannot be read ({exc.strerror or exc})"))
             continue
         if article.id in ids:
             problems.append(Problem(str(path), f"id {article.id!r} is already used by {ids[article.id].name}"))
@@ -529,32 +548,21 @@ def check_corpus(corpus_folder: Path | str) -> list[Problem]:
         others = tuple(a for _, a in articles[number + 1 :])
         if other := duplicate_of(article, others):
             problems.append(Problem(str(path), f"duplicate of article {other.id}: most paragraphs are the same"))
+    problems.extend(Problem(str(exc.path), exc.problem, exc.line) for exc in hidden_problems(folder, _partial(articles)))
     try:
         load_thesaurus(folder)
     except MalformedThesaurus as exc:
-        problems.append(Problem(str(exc.path), f"line {exc.line}: {exc.problem}" if exc.line else exc.problem))
+        problems.append(Problem(str(exc.path), exc.problem, exc.line or None))
     return problems
+
+
+def _partial(articles: list[tuple[Path, Article]]) -> Corpus:
+    """The articles that did read, for checking hidden spans against (ids unique)."""
+    return Corpus(tuple({a.id: a for _, a in reversed(articles)}.values()), "")
 
 
 def _article_problems(folder: Path, article: Article) -> list[str]:
     if any(not p.strip() for p in article.paragraphs):
         return ["an empty paragraph (three or more newlines in a row) in the body"]
-    if not article.raw:
-        return ["names no raw file, so its words cannot be checked against the source"]
-    raw = folder / article.raw
-    if not raw.is_file():
-        return [f"its raw file {article.raw} does not exist"]
-    if raw.name.endswith(EXTRACTED_SUFFIX):
-        stem = raw.name.removesuffix(EXTRACTED_SUFFIX)
-        if not any((raw.parent / f"{stem}.{kind.value}").is_file() for kind in (SourceKind.HTML, SourceKind.MARKDOWN)):
-            return [f"{article.raw} was extracted from a file that is not beside it ({stem}.html or {stem}.md)"]
-    try:
-        text = raw.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return [f"its raw file {article.raw} is not UTF-8 text"]
-    return [
-        f"paragraph {n} is not word for word in {article.raw}: {paragraph[:60]!r}"
-        for n, paragraph in enumerate(article.paragraphs, 1)
-        if not provenance_holds(paragraph, text)
-    ]
-
+    found = article_problems(folder, article)
+    return [p.problem if p.paragraph is None else f"paragraph {p.paragraph} is {p.problem}" for p in found]

@@ -18,6 +18,7 @@ from typing import Iterable
 from lemminflect import getAllLemmas, getInflection, getLemma
 
 from retrieval.errors import MalformedThesaurus
+from retrieval.limits import MAX_LIST_FILE_BYTES
 from retrieval.tokenize import stem, words
 
 FILE_NAME = "thesaurus.txt"
@@ -179,6 +180,17 @@ def _in_form_of(article_word: str, asked: str) -> str:
     return inflected[0] if inflected else article_word
 
 
+# A group is a handful of terms; the longest line of corpus/thesaurus.txt has under 100
+# characters. Messages quote at most SHOWN_CHARS of a line (a 100 KB line made a
+# 100,167-character /reload reply, issue 13).
+MAX_LINE_CHARS = 2000
+SHOWN_CHARS = 80
+
+
+def _shown(text: str) -> str:
+    return repr(text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 1] + "…")
+
+
 def parse_thesaurus(text: str, source: object = FILE_NAME) -> Thesaurus:
     """One group a line: comma-separated terms, the articles' own word first; # starts a comment.
     A term may stand in one group only: which group "rules" meant would depend on line order."""
@@ -188,15 +200,18 @@ def parse_thesaurus(text: str, source: object = FILE_NAME) -> Thesaurus:
         line = line.split("#", 1)[0].strip()
         if not line:
             continue
+        shown = _shown(line)
+        if len(line) > MAX_LINE_CHARS:
+            raise MalformedThesaurus(source, number, f"{shown} is {len(line):,} characters long; a line may have {MAX_LINE_CHARS}")
         terms = tuple(t.strip() for t in line.split(","))
         if any(not words(t) for t in terms):
-            raise MalformedThesaurus(source, number, f"an empty term in {line!r}")
+            raise MalformedThesaurus(source, number, f"an empty term in {shown}")
         if len(terms) < 2:
-            raise MalformedThesaurus(source, number, f"{line!r} names one term; a group needs two or more")
+            raise MalformedThesaurus(source, number, f"{shown} names one term; a group needs two or more")
         for term in terms:
             other = owners.setdefault(_pattern(term), (number, term))
             if other[0] != number:
-                raise MalformedThesaurus(source, number, f"{term!r} is already in the group of line {other[0]} (as {other[1]!r})")
+                raise MalformedThesaurus(source, number, f"{_shown(term)} is already in the group of line {other[0]} (as {_shown(other[1])})")
         groups.append(terms)
     return Thesaurus(tuple(groups))
 
@@ -207,7 +222,12 @@ def load_thesaurus(corpus_folder: Path | str) -> Thesaurus:
     if not path.is_file():
         return Thesaurus()
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise MalformedThesaurus(path, 0, "not UTF-8 text") from None
+        if path.stat().st_size > MAX_LIST_FILE_BYTES:
+            raise MalformedThesaurus(path, 0, f"larger than {MAX_LIST_FILE_BYTES:,} bytes")
+        data = path.read_bytes()
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MalformedThesaurus(path, data.count(b"\n", 0, exc.start) + 1, "not UTF-8 text") from None
+    except OSError as exc:
+        raise MalformedThesaurus(path, 0, f"cannot be read ({exc.strerror or exc})") from None
     return parse_thesaurus(text, path)

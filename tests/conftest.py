@@ -1,6 +1,7 @@
 """Shared fixtures: the real corpus, the real model (loaded once), and tiny hand-written corpora."""
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -56,8 +57,14 @@ def workdir(tmp_path, monkeypatch):
 
 
 def write_corpus(folder: Path, *articles: Article) -> Path:
+    """The articles as curated files; one that names no raw file gets its body as its raw
+    file (raw/<id>.txt), as `corpus add` of a text file would, so it may be quoted."""
     folder.mkdir(parents=True, exist_ok=True)
     for article in articles:
+        if article.raw is None:
+            (folder / "raw").mkdir(exist_ok=True)
+            (folder / "raw" / f"{article.id}.txt").write_text(f"{article.title}\n\n{article.body}\n", encoding="utf-8")
+            article = dataclasses.replace(article, raw=f"raw/{article.id}.txt")
         (folder / f"{article.id}.md").write_text(format_article(article), encoding="utf-8")
     return folder
 
