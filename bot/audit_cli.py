@@ -7,15 +7,19 @@ import csv
 import json
 import sys
 
+from retrieval.answer import Status
 from retrieval.articles import load_corpus
 
+from pathlib import Path
+
 from bot import audit_views
-from bot.audit import AuditLog, verify
+from bot.audit_store import Scope
+from bot.store import UnknownAuditId, is_postgres, open_store, verify
 from bot.settings import Settings
 
 CSV_COLUMNS = [
     "id", "created_at", "guild_id", "channel_id", "user_id", "user_name", "question", "mode", "abstained",
-    "corpus_version", "model", "latency_ms", "helpful", "not_helpful", "reports", "quotes_json", "feedback_json",
+    "status", "reason", "source", "corpus_version", "model", "latency_ms", "helpful", "not_helpful", "reports", "quotes_json", "feedback_json",
 ]
 
 
@@ -23,26 +27,33 @@ class NoAuditLog(Exception):
     pass
 
 
+def _scope(args: argparse.Namespace) -> Scope:
+    # The operator sees every server and the DMs; --guild shows what that server's moderators see.
+    return Scope.guild(args.guild) if getattr(args, "guild", None) else Scope.operator()
+
+
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
-    if not settings.db.exists():
+    if not is_postgres(settings.db) and not Path(settings.db).exists():
         # Reading must not create an empty log where the admin expected one.
         raise NoAuditLog(f"there is no audit log at {settings.db} yet (STORYBOT_DB sets where it is)")
-    async with await AuditLog.open(settings.db) as audit:
+    scope = _scope(args)
+    audit = await open_store(settings.db)
+    try:
         if args.view == "list":
-            print(audit_views.entries_text(await audit.recent(args.limit)))
+            print(audit_views.entries_text(await audit.recent(scope, args.limit, status=args.status)))
         elif args.view == "show":
-            print(audit_views.entry_text(await audit.get(args.id)))
+            print(audit_views.entry_text(await audit.get(scope, args.id)))
         elif args.view == "reported":
-            print(audit_views.reported_text(await audit.reported(args.limit)))
+            print(audit_views.reported_text(await audit.reported(scope, args.limit)))
         elif args.view == "stats":
-            print(audit_views.stats_text(await audit.stats()))
+            print(audit_views.stats_text(await audit.stats(scope)))
         elif args.view == "verify":
-            entry = await audit.get(args.id)
+            entry = await audit.get(scope, args.id)
             checks = verify(entry, load_corpus(settings.corpus))
             print(audit_views.verify_text(entry, checks))
             return 0 if all(c.ok for c in checks) else 1
         elif args.view == "export":
-            rows = await audit.export()
+            rows = await audit.export(scope)
             if args.format == "jsonl":
                 for row in rows:
                     sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -59,13 +70,15 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
                         "quotes_json": json.dumps(row.get("quotes", []), ensure_ascii=False),
                         "feedback_json": json.dumps(row.get("feedback", []), ensure_ascii=False),
                     })
+    finally:
+        await audit.close()
     return 0
 
 
 def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     try:
         return asyncio.run(_run(args, settings))
-    except NoAuditLog as exc:
+    except (NoAuditLog, UnknownAuditId) as exc:
         print(f"storybot: {exc}", file=sys.stderr)
         return 1
 
@@ -75,13 +88,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     views = audit.add_subparsers(dest="view", metavar="VIEW", required=True)
     listing = views.add_parser("list", help="the latest answers")
     listing.add_argument("--limit", type=int, default=20)
+    listing.add_argument("--status", choices=[s.value for s in Status], help="only answers of that status")
     show = views.add_parser("show", help="one answer in full")
     show.add_argument("id", type=int)
     reported = views.add_parser("reported", help="answers members reported")
     reported.add_argument("--limit", type=int, default=20)
-    views.add_parser("stats", help="questions, abstention rate, feedback, most asked")
+    stats = views.add_parser("stats", help="questions, abstention rate, statuses, feedback, most asked")
     check = views.add_parser("verify", help="re-check that an answer's quotes are still verbatim (exit 1 if not)")
     check.add_argument("id", type=int)
     export = views.add_parser("export", help="every question with its quotes and feedback")
     export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    for view in (listing, show, reported, stats, check, export):
+        view.add_argument("--guild", metavar="ID", help="only what that server's moderators see (default: everything)")
     audit.set_defaults(func=cmd_audit)

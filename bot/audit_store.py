@@ -2,11 +2,14 @@
 
 Every read and every change names a `Scope`. A server's moderators work in `Scope.guild(id)`
 and see only that server's records: a record of another server (or a DM) is "not found",
-never shown. The operator's command line works in `Scope.everything()`, which also sees DM
-questions. Backends enforce the scope in their queries, not the callers.
+never shown. The operator's command line works in `Scope.operator()`, which also sees DM
+questions. Feedback on an answer given in a DM is recorded in `Scope.direct_messages()`.
+Backends enforce the scope in their queries, not the callers.
 
-This file is the contract only; `open_store(url_or_path)` picks a backend by the
-`STORYBOT_DB` value (a path: SQLite; a `postgresql://` URL: PostgreSQL).
+This file is the contract only; `bot.store.open_store(url_or_path)` picks a backend by the
+`STORYBOT_DB` value (a path: SQLite; a `postgresql://` URL: PostgreSQL). The values
+(AuditEntry, AuditStats, Moderation, GuildHide) are in bot/store/values.py, the errors in
+bot/store/errors.py.
 """
 from __future__ import annotations
 
@@ -17,14 +20,14 @@ if TYPE_CHECKING:
     from retrieval.answer import Answer
     from retrieval.index import HiddenSpan
 
-    from bot.audit import AuditEntry, AuditStats, Moderation
+    from bot.store.values import AuditEntry, AuditStats, GuildHide, Moderation
 
 
 @dataclass(frozen=True)
 class Scope:
     """Whose records a call may read or change."""
 
-    guild_id: str | None  # None with `everything`: every guild and the DMs
+    guild_id: str | None  # None with `everything`: every guild and the DMs; None alone: the DMs
     everything: bool = False
 
     @classmethod
@@ -37,8 +40,13 @@ class Scope:
     def operator(cls) -> "Scope":
         return cls(None, everything=True)
 
+    @classmethod
+    def direct_messages(cls) -> "Scope":
+        """Answers given in DMs (not the command line's): where a DM answer's buttons record feedback."""
+        return cls(None)
+
     def sees(self, guild_id: str | None) -> bool:
-        return self.everything or (guild_id is not None and guild_id == self.guild_id)
+        return self.everything or guild_id == self.guild_id
 
 
 @dataclass(frozen=True)
@@ -76,22 +84,32 @@ class AuditStore(Protocol):
     async def export(self, scope: Scope) -> list[dict]: ...
 
     # -- feedback --------------------------------------------------------------------------
-    async def record_vote(self, scope: Scope, audit_id: int, *, kind: str, user_id: str, user_name: str | None) -> None:
-        """Helpful / not helpful: one vote per member per answer, the last press stands."""
+    async def record_vote(self, scope: Scope, audit_id: int, *, kind: str, user_id: str, user_name: str | None) -> int:
+        """Helpful / not helpful: one vote per member per answer, the last press stands. The vote's id
+        (the same id when a member changes their vote)."""
 
     async def record_report(self, scope: Scope, audit_id: int, *, user_id: str, user_name: str | None,
                             reason: str | None) -> int:
-        """Store a report; ReportLimitReached past the per-member limit. Returns the report's id."""
+        """Store a report; ReportLimitReached past the per-member limit (values.REPORTS_PER_MEMBER_PER_DAY
+        in one server, or in the DMs, per REPORT_WINDOW_HOURS). Returns the report's id."""
 
     # -- moderation ------------------------------------------------------------------------
     async def hide(self, scope: Scope, span: "HiddenSpan", *, reason: str, answer_id: int | None,
                    user_id: str | None, user_name: str | None) -> int:
-        """Hide a span in one guild's answers, with its moderation record, in one transaction."""
+        """Hide a span in one guild's answers, with its moderation record, in one transaction; the record's
+        id. SpanAlreadyHidden if that guild hides it already; NeedsGuildScope outside a guild scope;
+        UnknownAuditId if `answer_id` is not an answer of that guild."""
 
     async def unhide(self, scope: Scope, span: "HiddenSpan", *, reason: str, answer_id: int | None,
-                     user_id: str | None, user_name: str | None) -> int: ...
+                     user_id: str | None, user_name: str | None) -> int:
+        """The reverse of `hide`; SpanNotHidden if that guild does not hide it."""
 
     async def hidden_spans(self, guild_id: str | None) -> frozenset["HiddenSpan"]:
         """The spans hidden in that guild (empty for None: DMs and the CLI get the global hides only)."""
 
-    async def moderation(self, scope: Scope, limit: int = 20) -> list["Moderation"]: ...
+    async def guild_hides(self, guild_id: str | None) -> list["GuildHide"]:
+        """That guild's hides with who, why and when, oldest first."""
+
+    async def moderation(self, scope: Scope, limit: int = 20) -> list["Moderation"]:
+        """Hide and unhide records in the scope, newest first; the operator's global ones only in
+        `Scope.operator()`."""

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from bot.audit import AuditEntry, AuditStats, QuoteCheck
+from bot.store import AuditEntry, AuditStats, QuoteCheck
 
 
 def _short(text: str, limit: int) -> str:
@@ -22,6 +22,8 @@ def _feedback_counts(entry: AuditEntry) -> str:
 
 def entry_line(entry: AuditEntry) -> str:
     outcome = "no answer" if entry.abstained else f"{len(entry.quotes)} quotes"
+    if entry.status == "uncertain":
+        outcome += ", uncertain"
     return (
         f"#{entry.id} {entry.created_at[:19]} {_who(entry)} in {entry.channel_id or '?'} [{entry.mode}] "
         f"{outcome}, {_feedback_counts(entry)}: {_short(entry.question, 80)}"
@@ -38,6 +40,7 @@ def entry_text(entry: AuditEntry) -> str:
         f"asked by {_who(entry)} (user {entry.user_id or '?'}) in guild {entry.guild_id or '-'}, channel {entry.channel_id or '?'}",
         f"question: {entry.question}",
         f"mode {entry.mode}, model {entry.model or 'none'}, corpus {entry.corpus_version}, {entry.latency_ms:.1f} ms",
+        f"status: {entry.status}" + (f" ({entry.reason})" if entry.reason else "") + f", from {entry.source}",
         "abstained: the articles did not cover it" if entry.abstained else f"{len(entry.quotes)} quotes:",
     ]
     for q in entry.quotes:
@@ -64,8 +67,10 @@ def reported_text(entries: list[AuditEntry]) -> str:
 def stats_text(stats: AuditStats) -> str:
     modes = ", ".join(f"{mode} {n}" for mode, n in sorted(stats.by_mode.items())) or "none"
     asked = "\n".join(f"  {n}x {_short(q, 80)}" for q, n in stats.most_asked) or "  none yet"
+    statuses = ", ".join(f"{status} {n}" for status, n in sorted(stats.by_status.items())) or "none"
     return (
         f"questions: {stats.questions} (modes: {modes})\n"
+        f"statuses: {statuses}\n"
         f"abstained: {stats.abstained} ({stats.abstention_rate:.0%})\n"
         f"feedback: {stats.helpful} helpful, {stats.not_helpful} not helpful, {stats.reports} reports\n"
         f"most asked:\n{asked}"

@@ -10,11 +10,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from retrieval.articles import Article, load_corpus
-from retrieval.hiding import HIDDEN_FILE, HiddenEntry, hide, unhide
+from retrieval.hiding import HIDDEN_FILE, HiddenEntry, check_span, hide, unhide
 from retrieval.ingest import BadOption, IngestError, add_article, check_corpus, check_options, read_source
 
-from bot.audit import AuditLog
+from retrieval.index import HiddenSpan
+
 from bot.recording import current_user
+from bot.store import open_store
 from bot.settings import Settings
 
 
@@ -81,29 +83,47 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _record(settings: Settings, action: str, doc_id: str, start: int, end: int, reason: str | None) -> None:
-    async with await AuditLog.open(settings.db) as audit:
-        await audit.record_moderation(action, doc_id=doc_id, start=start, end=end, reason=reason, user_name=current_user())
+async def _moderate(settings: Settings, action: str, span: HiddenSpan, reason: str | None, apply) -> int | None:
+    """`apply()` changes hidden.yaml inside the store's write transaction with the record: both happen
+    or neither; a second process's hide waits for this one. None when `apply` changed nothing."""
+    folder = settings.corpus / HIDDEN_FILE
+    before = folder.read_bytes() if folder.exists() else None
+
+    def undo() -> None:
+        # The record could not be committed after the file changed: put the file back as it was.
+        if before is None:
+            folder.unlink(missing_ok=True)
+        else:
+            tmp = folder.with_name(f".{HIDDEN_FILE}.undo")
+            tmp.write_bytes(before)
+            os.replace(tmp, folder)
+
+    audit = await open_store(settings.db)
+    try:
+        return await audit.moderate_globally(action, span, reason=reason, apply=apply, undo=undo,
+                                             user_name=current_user())
+    finally:
+        await audit.close()
 
 
 def cmd_hide(args: argparse.Namespace, settings: Settings) -> int:
     corpus = load_corpus(settings.corpus)
     entry = HiddenEntry(args.doc_id, args.start, args.end, args.reason, by=current_user(), at=datetime.now(timezone.utc).isoformat())
-    added = hide(settings.corpus, corpus, entry)  # checks the span before anything is written
-    if added:
-        asyncio.run(_record(settings, "hide", args.doc_id, args.start, args.end, args.reason))
+    check_span(corpus, args.doc_id, args.start, args.end)  # a bad span is refused before the log is opened
+    added = asyncio.run(_moderate(settings, "hide", entry.span, args.reason, lambda: hide(settings.corpus, corpus, entry)))
     text = corpus.article(args.doc_id).body[args.start : args.end]
-    print(f"{args.doc_id}[{args.start}:{args.end}] {'is now hidden' if added else 'was already hidden'}: {text[:120]!r}")
+    print(f"{args.doc_id}[{args.start}:{args.end}] {'is now hidden' if added is not None else 'was already hidden'}: {text[:120]!r}")
     return 0
 
 
 def cmd_unhide(args: argparse.Namespace, settings: Settings) -> int:
-    removed = unhide(settings.corpus, args.doc_id, args.start, args.end)
+    span = HiddenSpan(args.doc_id, args.start, args.end)
+    removed = asyncio.run(_moderate(settings, "unhide", span, args.reason,
+                                    lambda: unhide(settings.corpus, args.doc_id, args.start, args.end) is not None))
     if removed is None:
         print(f"storybot: {args.doc_id}[{args.start}:{args.end}] is not hidden; hidden spans are listed in "
               f"{_shown(settings.corpus / HIDDEN_FILE)}", file=sys.stderr)
         return 1
-    asyncio.run(_record(settings, "unhide", args.doc_id, args.start, args.end, args.reason))
     print(f"{args.doc_id}[{args.start}:{args.end}] may be quoted again")
     return 0
 

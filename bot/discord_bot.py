@@ -51,7 +51,7 @@ def use_endpoints(api_base_url: str | None, gateway_url: str | None) -> None:
 
 
 async def open_store(settings: Settings) -> AuditStore:
-    from bot.audit_store import open_store as open_backend
+    from bot.store import open_store as open_backend
 
     return await open_backend(settings.db)
 

@@ -9,8 +9,9 @@ from typing import Callable, Iterator
 
 from retrieval.answer import Answer
 
-from bot.audit import AuditError, AuditLog
+from bot.audit_store import Asker
 from bot.settings import Settings
+from bot.store import AuditError, open_store
 
 log = logging.getLogger(__name__)
 
@@ -30,17 +31,17 @@ def open_recorder(settings: Settings, *, enabled: bool) -> Iterator[Callable[[An
         return
     loop = asyncio.new_event_loop()
     try:
-        audit = loop.run_until_complete(AuditLog.open(settings.db))
+        audit = loop.run_until_complete(open_store(settings.db))
     except AuditError as exc:
         log.warning("answers will not be recorded: %s (set STORYBOT_DB, or use --no-audit)", exc)
         loop.close()
         yield lambda answer: None
         return
-    user = current_user()
+    asker = Asker(channel_id="cli", user_name=current_user(), source="cli")
 
     def record(answer: Answer) -> None:
         try:
-            loop.run_until_complete(audit.record_answer(answer, channel_id="cli", user_name=user))
+            loop.run_until_complete(audit.record_answer(answer, asker))
         except AuditError as exc:
             log.error("AUDIT RECORD LOST for %r: %s", answer.question, exc)
 

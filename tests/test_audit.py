@@ -1,4 +1,5 @@
-"""The moderators' audit log, shown through real SQLite files in tmp_path."""
+"""The SQLite backend's own behaviour, through real files in tmp_path: migrations and the upgrade of
+old logs, WAL, locks, crashes. What every backend shares is in test_store_contract.py."""
 from __future__ import annotations
 
 import asyncio
@@ -19,30 +20,13 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from bot import audit
-from bot.audit import (AuditEntry, AuditLog, AuditQuote, AuditSchemaTooNew, AuditUnavailable, AuditWriteFailed,
-                       Feedback, QuoteCheck, UnknownAuditId, sha256_text, verify)
-from retrieval.answer import Answer, Quote
+from bot.store import sqlite as audit
+from bot.store import AuditSchemaTooNew, AuditUnavailable, AuditWriteFailed, QuoteCheck, sha256_text, verify
+from bot.store.sqlite import SQLiteStore as AuditLog
 from retrieval.articles import Article, Corpus
+from store_backends import A, BODY, CLI, FIRST, OPERATOR, SECOND, answer, in_guild
 
 REPO = Path(__file__).resolve().parents[1]
-BODY = "Navalny returned to Moscow in January.\n\nHe was detained at passport control."
-FIRST, SECOND = (0, 38), (40, 75)
-
-
-def quote(span: tuple[int, int], score: float, doc_id: str = "bbc-2021-01-17", body: str = BODY) -> Quote:
-    start, end = span
-    return Quote(quote=body[start:end], doc_id=doc_id, title="Navalny arrested", outlet="BBC",
-                 published="2021-01-17", url="https://bbc.example/navalny", kind="news", start=start, end=end,
-                 score=score)
-
-
-def answer(question: str = "What happened at the airport?", *, mode: str = "hybrid", abstained: bool = False,
-           passages: tuple[Quote, ...] | None = None) -> Answer:
-    if passages is None:
-        passages = () if abstained else (quote(FIRST, 0.91), quote(SECOND, 0.62))
-    return Answer(question=question, abstained=abstained, mode=mode, passages=passages, corpus_version="c0ffee",
-                  model="all-MiniLM-L6-v2" if mode == "hybrid" else None, latency_ms=12.5)
 
 
 @pytest_asyncio.fixture
@@ -67,23 +51,23 @@ async def test_open_creates_the_folder_and_a_wal_database_at_the_latest_version(
 
     assert path.is_file()
     assert pragma(path, "journal_mode") == "wal"
-    assert pragma(path, "user_version") == len(audit.MIGRATIONS) == 2
+    assert pragma(path, "user_version") == len(audit.MIGRATIONS) == 3
     with sqlite3.connect(path) as db:
         tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert {"answers", "quotes", "feedback", "moderation"} <= tables
+    assert {"answers", "quotes", "feedback", "moderation", "guild_hidden"} <= tables
 
 
 @pytest.mark.asyncio
 async def test_reopening_keeps_the_records_and_runs_no_migration_twice(tmp_path, monkeypatch):
     path = tmp_path / "audit.db"
     async with await AuditLog.open(path) as log:
-        audit_id = await log.record_answer(answer())
+        audit_id = await log.record_answer(answer(), CLI)
     # A second migration that would fail if it ran twice (the table would exist already).
     monkeypatch.setattr(audit, "MIGRATIONS", (*audit.MIGRATIONS, "CREATE TABLE upgraded (n INTEGER);\n"
                                                                  "INSERT INTO upgraded VALUES (1);"))
     for _ in range(2):
         async with await AuditLog.open(path) as log:
-            assert (await log.get(audit_id)).question == "What happened at the airport?"
+            assert (await log.get(OPERATOR, audit_id)).question == "What happened at the airport?"
 
     assert pragma(path, "user_version") == len(audit.MIGRATIONS)
     with sqlite3.connect(path) as db:
@@ -116,30 +100,67 @@ async def test_a_log_from_a_newer_storybot_is_refused_untouched(tmp_path):
     assert pragma(path, "journal_mode") == "delete"  # not switched to WAL either
 
 
+V2_ROWS = """
+INSERT INTO answers VALUES (1, '2021-02-25T10:00:00.000+00:00', '111', '999', '7', 'ada', 'why was it revoked?',
+                            'hybrid', 0, 'v1', 'all-MiniLM-L6-v2', 20.0);
+INSERT INTO answers VALUES (2, '2021-02-25T10:01:00.000+00:00', NULL, 'cli', NULL, 'op', 'who won the cup?',
+                            'bm25', 1, 'v1', NULL, 5.0);
+INSERT INTO quotes VALUES (1, 1, 'lbc', 0, 10, 'abc', 'Amnesty sa', 0.8);
+-- One member pressed Helpful three times, then Not helpful: the bug that inflated feedback.
+INSERT INTO feedback VALUES (1, 1, '2021-02-25T10:02:00.000+00:00', '8', 'bea', 'helpful', NULL);
+INSERT INTO feedback VALUES (2, 1, '2021-02-25T10:02:01.000+00:00', '8', 'bea', 'helpful', NULL);
+INSERT INTO feedback VALUES (3, 1, '2021-02-25T10:02:02.000+00:00', '9', 'cy', 'helpful', NULL);
+INSERT INTO feedback VALUES (4, 1, '2021-02-25T10:02:03.000+00:00', '8', 'bea', 'not_helpful', NULL);
+INSERT INTO feedback VALUES (5, 1, '2021-02-25T10:02:04.000+00:00', '8', 'bea', 'report', 'one');
+INSERT INTO feedback VALUES (6, 1, '2021-02-25T10:02:05.000+00:00', '8', 'bea', 'report', 'two');
+INSERT INTO moderation VALUES (1, '2021-02-25T11:00:00.000+00:00', 'hide', 'lbc', 0, 10, 'legal', 1, NULL, 'op');
+"""
+
+
+def version_2_log(path: Path) -> Path:
+    """A log as storybot wrote it before servers had their own data (schema version 2)."""
+    with sqlite3.connect(path) as db:
+        for script in audit.MIGRATIONS[:2]:
+            db.executescript(script)
+        db.executescript(V2_ROWS)
+        db.execute("PRAGMA user_version = 2")
+    db.close()
+    return path
+
+
 @pytest.mark.asyncio
-async def test_a_log_of_the_first_version_is_upgraded_keeping_its_records(tmp_path, monkeypatch):
+async def test_a_version_2_log_is_upgraded_keeping_its_records(tmp_path):
+    path = version_2_log(tmp_path / "audit.db")
+    async with await AuditLog.open(path) as log:
+        asked, cli = await log.get(A, 1), await log.get(OPERATOR, 2)
+        [record] = await log.moderation(OPERATOR)
+        assert await log.moderation(A) == []  # a hide before servers had their own was the operator's
+        new_id = await log.record_answer(answer(), in_guild())
+    assert pragma(path, "user_version") == len(audit.MIGRATIONS)
+
+    assert (asked.status, asked.source, asked.reason, asked.message_id) == ("answered", "slash", None, None)
+    assert (cli.status, cli.source, cli.abstained) == ("not_covered", "cli", True)
+    assert [q.text for q in asked.quotes] == ["Amnesty sa"]
+    # Each member's last vote stands; the earlier presses are kept aside, not counted.
+    assert [(f.id, f.user_id, f.kind) for f in asked.feedback] == [
+        (3, "9", "helpful"), (4, "8", "not_helpful"), (5, "8", "report"), (6, "8", "report")]
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT id FROM superseded_votes ORDER BY id").fetchall() == [(1,), (2,)]
+    assert (record.action, record.guild_id, record.answer_id) == ("hide", None, 1)
+    assert new_id == 3
+
+
+@pytest.mark.asyncio
+async def test_a_log_of_the_first_version_is_upgraded_too(tmp_path, monkeypatch):
     path = tmp_path / "audit.db"
     with monkeypatch.context() as m:
         m.setattr(audit, "MIGRATIONS", audit.MIGRATIONS[:1])
-        async with await AuditLog.open(path) as log:
-            audit_id = await log.record_answer(answer())
+        await (await AuditLog.open(path)).close()
     assert pragma(path, "user_version") == 1
     async with await AuditLog.open(path) as log:
-        assert (await log.get(audit_id)).question == "What happened at the airport?"
-        await log.record_moderation("hide", doc_id="a", start=0, end=5, reason="legal", answer_id=audit_id, user_name="mod")
+        audit_id = await log.record_answer(answer(), in_guild())
+        assert (await log.get(A, audit_id)).question == "What happened at the airport?"
     assert pragma(path, "user_version") == len(audit.MIGRATIONS)
-
-
-@pytest.mark.asyncio
-async def test_hiding_and_unhiding_are_recorded_with_who_and_why(tmp_path):
-    async with await AuditLog.open(tmp_path / "audit.db") as log:
-        await log.record_moderation("hide", doc_id="lbc", start=10, end=50, reason="  misattributed  ", user_id=9, user_name="mod")
-        await log.record_moderation("unhide", doc_id="lbc", start=10, end=50, reason="checked", user_name="mod2")
-        with pytest.raises(ValueError, match="unknown moderation action 'delete'"):
-            await log.record_moderation("delete", doc_id="lbc", start=1, end=2, reason="x")
-        latest, first = await log.moderation()
-    assert (first.action, first.doc_id, first.start, first.end, first.reason, first.user_id) == ("hide", "lbc", 10, 50, "misattributed", "9")
-    assert (latest.action, latest.user_name) == ("unhide", "mod2")
 
 
 def parent_is_a_file(tmp_path: Path) -> Path:
@@ -191,183 +212,17 @@ async def test_a_closed_log_says_so(tmp_path):
     await log.close()
     await log.close()  # closing twice is harmless
     with pytest.raises(AuditUnavailable, match="has been closed"):
-        await log.recent()
-
-
-# Recording answers
+        await log.recent(OPERATOR)
 
 
 @pytest.mark.asyncio
-async def test_an_answer_comes_back_field_for_field(log):
-    before = datetime.now(timezone.utc)
-    audit_id = await log.record_answer(answer(), guild_id=111, channel_id=222, user_id=333, user_name="ada")
-    entry = await log.get(audit_id)
-
-    created = datetime.fromisoformat(entry.created_at)
-    assert created.utcoffset() == timedelta(0)
-    assert before - timedelta(seconds=1) <= created <= datetime.now(timezone.utc)
-    first, second = BODY[slice(*FIRST)], BODY[slice(*SECOND)]
-    assert entry == AuditEntry(
-        id=audit_id, created_at=entry.created_at, guild_id="111", channel_id="222", user_id="333",
-        user_name="ada", question="What happened at the airport?", mode="hybrid", abstained=False,
-        corpus_version="c0ffee", model="all-MiniLM-L6-v2", latency_ms=12.5,
-        quotes=(
-            AuditQuote(1, "bbc-2021-01-17", *FIRST, hashlib.sha256(first.encode()).hexdigest(), first, 0.91),
-            AuditQuote(2, "bbc-2021-01-17", *SECOND, hashlib.sha256(second.encode()).hexdigest(), second, 0.62),
-        ),
-        feedback=(),
-    )
-
-
-@pytest.mark.asyncio
-async def test_an_abstention_is_recorded_without_quotes_and_defaults_to_the_cli(log):
-    audit_id = await log.record_answer(answer("Who won the 2030 World Cup?", mode="bm25", abstained=True))
-    entry = await log.get(audit_id)
-    assert (entry.abstained, entry.quotes, entry.model) == (True, (), None)
-    assert (entry.guild_id, entry.channel_id, entry.user_id, entry.user_name) == (None, "cli", None, None)
-
-
-@pytest.mark.asyncio
-async def test_unknown_ids_are_named(log):
-    with pytest.raises(UnknownAuditId, match="12345"):
-        await log.get(12345)
-
-
-@pytest.mark.asyncio
-async def test_concurrent_writers_on_one_log_and_on_two_logs_all_land(log):
+async def test_two_connections_to_one_file_write_alongside(log):
     async with await AuditLog.open(log.path) as other:
         ids = await asyncio.gather(*(
-            (log if n % 2 else other).record_answer(answer(f"question {n}")) for n in range(20)
+            (log if n % 2 else other).record_answer(answer(f"question {n}"), in_guild()) for n in range(20)
         ))
     assert sorted(ids) == list(range(1, 21))
-    assert {entry.question for entry in await log.recent(100)} == {f"question {n}" for n in range(20)}
-
-
-# Feedback
-
-
-@pytest.mark.asyncio
-@pytest.mark.parametrize("kind", ["helpful", "not_helpful", "report"])
-async def test_each_kind_of_feedback_is_kept(log, kind):
-    audit_id = await log.record_answer(answer())
-    feedback_id = await log.record_feedback(audit_id, kind=kind, user_id=42, user_name="bea", reason="why not")
-
-    (feedback,) = (await log.get(audit_id)).feedback
-    assert feedback == Feedback(feedback_id, feedback.created_at, kind, "42", "bea", "why not")
-    assert datetime.fromisoformat(feedback.created_at).utcoffset() == timedelta(0)
-
-
-@pytest.mark.asyncio
-@pytest.mark.parametrize("given, kept", [
-    ("  misquotes the court  ", "misquotes the court"),
-    ("   ", None),
-    (None, None),
-    ("x" * 1500, "x" * audit.MAX_REASON_CHARS),
-])
-async def test_a_reason_is_trimmed_and_capped(log, given, kept):
-    audit_id = await log.record_answer(answer())
-    await log.record_feedback(audit_id, kind="report", reason=given)
-    assert (await log.get(audit_id)).feedback[0].reason == kept
-
-
-@pytest.mark.asyncio
-@pytest.mark.parametrize("kind", ["Helpful", "spam", "", "reported"])
-async def test_an_unknown_kind_is_refused(log, kind):
-    audit_id = await log.record_answer(answer())
-    with pytest.raises(ValueError, match=f"unknown feedback kind {kind!r}"):
-        await log.record_feedback(audit_id, kind=kind)
-    assert (await log.get(audit_id)).feedback == ()
-
-
-@pytest.mark.asyncio
-async def test_feedback_on_an_unknown_answer_is_refused(log):
-    with pytest.raises(UnknownAuditId, match="404"):
-        await log.record_feedback(404, kind="helpful")
-    assert (await log.stats()).helpful == 0
-
-
-# Read views
-
-
-@pytest.mark.asyncio
-async def test_recent_is_newest_first(log):
-    ids = [await log.record_answer(answer(f"q{n}")) for n in range(3)]
-    assert [entry.id for entry in await log.recent()] == ids[::-1]
-    assert [entry.question for entry in await log.recent(2)] == ["q2", "q1"]
-
-
-@pytest.mark.asyncio
-@pytest.mark.parametrize("limit, count", [(0, 1), (-5, 1), (3, 3), (101, 100), (10_000, 100)])
-async def test_recent_clamps_its_limit(log, limit, count):
-    for n in range(102):
-        await log.record_answer(answer(f"q{n}", abstained=True))
-    assert len(await log.recent(limit)) == count
-
-
-@pytest.mark.asyncio
-async def test_reported_lists_the_most_recently_reported_first_with_the_reports(log):
-    a, b, c = [await log.record_answer(answer(q)) for q in ("a", "b", "c")]
-    await log.record_feedback(a, kind="report", reason="first")
-    await log.record_feedback(c, kind="report", reason="second")
-    await log.record_feedback(b, kind="helpful")
-    await log.record_feedback(a, kind="report", reason="third")
-
-    reported = await log.reported()
-    assert [entry.id for entry in reported] == [a, c]
-    assert [(f.kind, f.reason) for f in reported[0].feedback] == [("report", "first"), ("report", "third")]
-    assert [entry.id for entry in await log.reported(limit=1)] == [a]
-
-
-@pytest.mark.asyncio
-async def test_stats_of_an_empty_log(log):
-    stats = await log.stats()
-    assert (stats.questions, stats.abstained, stats.abstention_rate) == (0, 0, 0.0)
-    assert (stats.by_mode, stats.most_asked) == ({}, [])
-
-
-@pytest.mark.asyncio
-async def test_stats_count_questions_feedback_modes_and_repeats(log):
-    first = await log.record_answer(answer("Who is Navalny?"))
-    second = await log.record_answer(answer("  WHO IS  NAVALNY?\n"))
-    third = await log.record_answer(answer("What did Amnesty say?", mode="bm25"))
-    await log.record_answer(answer("Is it raining in Moscow?", abstained=True))
-    await log.record_feedback(first, kind="helpful")
-    await log.record_feedback(third, kind="helpful")
-    await log.record_feedback(second, kind="not_helpful")
-    await log.record_feedback(second, kind="report", reason="out of context")
-
-    stats = await log.stats()
-    assert stats == audit.AuditStats(
-        questions=4, abstained=1, abstention_rate=0.25, helpful=2, not_helpful=1, reports=1,
-        by_mode={"hybrid": 3, "bm25": 1},
-        # Ties go to the most recently asked; a group shows its latest wording, trimmed.
-        most_asked=[("WHO IS  NAVALNY?", 2), ("Is it raining in Moscow?", 1), ("What did Amnesty say?", 1)],
-    )
-
-
-@pytest.mark.asyncio
-async def test_most_asked_keeps_the_top_five_and_folds_non_ascii_case(log):
-    for question in ["Кто такой Навальный?", "кто такой навальный?", *(f"q{n}" for n in range(6))]:
-        await log.record_answer(answer(question))
-    most_asked = (await log.stats()).most_asked
-    assert most_asked == [("кто такой навальный?", 2), ("q5", 1), ("q4", 1), ("q3", 1), ("q2", 1)]
-
-
-@pytest.mark.asyncio
-async def test_export_is_json_with_quotes_and_feedback_oldest_first(log):
-    first = await log.record_answer(answer("first"), guild_id=1, user_name="ada")
-    await log.record_answer(answer("second", abstained=True))
-    await log.record_feedback(first, kind="report", user_name="bea", reason="wrong date")
-
-    exported = json.loads(json.dumps(await log.export()))
-    assert [row["question"] for row in exported] == ["first", "second"]
-    row = exported[0]
-    assert (row["id"], row["guild_id"], row["user_name"], row["abstained"]) == (first, "1", "ada", False)
-    assert [(q["rank"], q["start"], q["end"], q["text"]) for q in row["quotes"]] == [
-        (1, *FIRST, BODY[slice(*FIRST)]), (2, *SECOND, BODY[slice(*SECOND)])]
-    assert [(f["kind"], f["user_name"], f["reason"]) for f in row["feedback"]] == [("report", "bea", "wrong date")]
-    assert (exported[1]["quotes"], exported[1]["feedback"]) == ([], [])
-    assert set(row) == {field.name for field in dataclasses.fields(AuditEntry)}
+    assert {entry.question for entry in await log.recent(A, 100)} == {f"question {n}" for n in range(20)}
 
 
 # Verifying quotes against the corpus
@@ -389,7 +244,7 @@ CHANGED = BODY.replace("passport control", "the border")
      ["article bbc-2021-01-17 is no longer in the corpus"] * 2),
 ])
 async def test_verify_compares_each_quote_with_the_corpus(log, current, problems):
-    entry = await log.get(await log.record_answer(answer()))
+    entry = await log.get(A, await log.record_answer(answer(), in_guild()))
     assert verify(entry, current) == tuple(
         QuoteCheck(rank, "bbc-2021-01-17", *span, problem is None, problem)
         for rank, span, problem in zip((1, 2), (FIRST, SECOND), problems)
@@ -411,17 +266,17 @@ async def test_a_locked_log_is_retried_then_gives_up(tmp_path, caplog):
         blocker = sqlite3.connect(path, isolation_level=None)
         blocker.execute("BEGIN EXCLUSIVE")
         try:
-            with caplog.at_level(logging.WARNING, logger="bot.audit"):
+            with caplog.at_level(logging.WARNING, logger="bot.store.sqlite"):
                 with pytest.raises(AuditWriteFailed, match=rf"{re.escape(str(path))} after 3 attempts: .*locked"):
-                    await log.record_answer(answer())
+                    await log.record_answer(answer(), in_guild())
                 with pytest.raises(AuditWriteFailed, match="locked"):
-                    await log.record_feedback(1, kind="helpful")
+                    await log.record_vote(A, 1, kind="helpful", user_id="1", user_name=None)
         finally:
             blocker.rollback()
             blocker.close()
         assert len([r for r in caplog.records if r.levelno == logging.WARNING and "busy" in r.message]) == 4
-        assert await log.recent() == []
-        assert await log.record_answer(answer()) == 1  # the log is still usable once the lock goes
+        assert await log.recent(OPERATOR) == []
+        assert await log.record_answer(answer(), in_guild()) == 1  # the log is still usable once the lock goes
 
 
 @pytest.mark.asyncio
@@ -431,20 +286,21 @@ async def test_a_lock_released_during_the_retries_lets_the_write_through(tmp_pat
         blocker = sqlite3.connect(path, isolation_level=None)
         blocker.execute("BEGIN EXCLUSIVE")
         asyncio.get_running_loop().call_later(0.2, blocker.close)  # closing ends its transaction
-        with caplog.at_level(logging.WARNING, logger="bot.audit"):
-            audit_id = await log.record_answer(answer())
-        assert (await log.get(audit_id)).question == "What happened at the airport?"
+        with caplog.at_level(logging.WARNING, logger="bot.store.sqlite"):
+            audit_id = await log.record_answer(answer(), in_guild())
+        assert (await log.get(A, audit_id)).question == "What happened at the airport?"
         assert any("busy" in r.message for r in caplog.records if r.levelno == logging.WARNING)
 
 
 CHILD = textwrap.dedent("""
     import asyncio, os, signal, sys
-    from bot.audit import AuditLog
+    from bot.audit_store import Asker
+    from bot.store import open_store
     from retrieval.answer import Answer
 
     async def main():
-        log = await AuditLog.open(sys.argv[1])
-        audit_id = await log.record_answer(Answer("Was it kill -9 proof?", False, "bm25", (), "v1", None, 3.0))
+        log = await open_store(sys.argv[1])
+        audit_id = await log.record_answer(Answer("Was it kill -9 proof?", False, "bm25", (), "v1", None, 3.0), Asker())
         sys.stdout.write(f"{audit_id}\\n")
         sys.stdout.flush()
         os.kill(os.getpid(), signal.SIGKILL)
@@ -465,5 +321,5 @@ async def test_a_committed_answer_survives_kill_9(tmp_path):
     audit_id = int(child.stdout)
     assert Path(f"{path}-wal").stat().st_size > 0  # the record lived only in the WAL when the process died
     async with await AuditLog.open(path) as log:
-        entry = await log.get(audit_id)
+        entry = await log.get(OPERATOR, audit_id)
     assert (entry.question, entry.mode, entry.corpus_version) == ("Was it kill -9 proof?", "bm25", "v1")

@@ -17,7 +17,8 @@ from retrieval.answer import NO_ANSWER
 from retrieval.evaluation import is_verbatim
 
 from bot.audit import UnknownAuditId
-from bot.audit_store import AuditStore, Scope, open_store
+from bot.audit_store import AuditStore, Scope
+from bot.store import open_store
 from bot.discord_bot import ERROR_MESSAGE, StoryBot, use_endpoints
 from bot.live import Reloader
 from bot.service import AnswerService

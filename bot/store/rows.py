@@ -1,0 +1,128 @@
+"""Rows to values, the same for every backend (sqlite3.Row and asyncpg.Record both read by name)."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from bot.store.errors import BadSpan, NeedsGuildScope, UnknownAuditId
+from bot.store.values import (MAX_ID, MODERATION_ACTIONS, SOURCES, VOTE_KINDS, AuditEntry, AuditQuote, Feedback,
+                              GuildHide, Moderation, now, sha256_text, text_id)
+
+Row = Mapping[str, Any]
+
+ANSWER_COLUMNS = ("id", "created_at", "guild_id", "channel_id", "user_id", "user_name", "question", "mode",
+                  "abstained", "corpus_version", "model", "latency_ms", "status", "reason", "source", "message_id",
+                  "message_author_id")
+QUOTE_COLUMNS = ("answer_id", "rank", "doc_id", "start", "end", "text_sha256", "text", "score")
+FEEDBACK_COLUMNS = ("id", "answer_id", "created_at", "kind", "user_id", "user_name", "reason")
+MODERATION_COLUMNS = ("id", "created_at", "action", "doc_id", "start", "end", "reason", "answer_id", "user_id",
+                      "user_name", "guild_id")
+HIDE_COLUMNS = ("guild_id", "doc_id", "start", "end", "user_id", "user_name", "reason", "created_at")
+
+
+def audit_key(audit_id: object) -> int:
+    """The id as the database holds it; anything that cannot be one is a missing entry, not a crash."""
+    try:
+        key = int(audit_id)  # type: ignore[call-overload]
+    except (TypeError, ValueError, OverflowError):
+        raise UnknownAuditId(audit_id) from None
+    if isinstance(audit_id, bool) or not 1 <= key <= MAX_ID or (isinstance(audit_id, float) and key != audit_id):
+        raise UnknownAuditId(audit_id)
+    return key
+
+
+def entries(rows: Sequence[Row], quote_rows: Iterable[Row], feedback_rows: Iterable[Row]) -> list[AuditEntry]:
+    quotes: dict[int, list[AuditQuote]] = {}
+    for q in quote_rows:
+        quotes.setdefault(q["answer_id"], []).append(
+            AuditQuote(q["rank"], q["doc_id"], q["start"], q["end"], q["text_sha256"], q["text"], q["score"]))
+    feedback: dict[int, list[Feedback]] = {}
+    for f in feedback_rows:
+        feedback.setdefault(f["answer_id"], []).append(
+            Feedback(f["id"], f["created_at"], f["kind"], f["user_id"], f["user_name"], f["reason"]))
+    return [
+        AuditEntry(
+            id=row["id"],
+            created_at=row["created_at"],
+            guild_id=row["guild_id"],
+            channel_id=row["channel_id"],
+            user_id=row["user_id"],
+            user_name=row["user_name"],
+            question=row["question"],
+            mode=row["mode"],
+            abstained=bool(row["abstained"]),
+            corpus_version=row["corpus_version"],
+            model=row["model"],
+            latency_ms=row["latency_ms"],
+            status=row["status"],
+            reason=row["reason"],
+            source=row["source"],
+            message_id=row["message_id"],
+            message_author_id=row["message_author_id"],
+            quotes=tuple(quotes.get(row["id"], ())),
+            feedback=tuple(feedback.get(row["id"], ())),
+        )
+        for row in rows
+    ]
+
+
+def moderation(row: Row) -> Moderation:
+    return Moderation(*(row[name] for name in MODERATION_COLUMNS))
+
+
+def guild_hide(row: Row) -> GuildHide:
+    return GuildHide(*(row[name] for name in HIDE_COLUMNS))
+
+
+def answer_values(answer: Any, asker: Any) -> dict[str, Any]:
+    """The answers row of one answer, checked; the same for every backend."""
+    if asker.source not in SOURCES:
+        raise ValueError(f"unknown source {asker.source!r}; expected one of: {', '.join(SOURCES)}")
+    status = getattr(answer.status, "value", answer.status)
+    return {
+        "created_at": now(), "guild_id": text_id(asker.guild_id), "channel_id": text_id(asker.channel_id),
+        "user_id": text_id(asker.user_id), "user_name": asker.user_name, "question": answer.question,
+        "mode": answer.mode, "abstained": bool(answer.abstained), "corpus_version": answer.corpus_version,
+        "model": answer.model, "latency_ms": float(answer.latency_ms), "status": status, "reason": answer.reason,
+        "source": asker.source, "message_id": text_id(asker.message_id),
+        "message_author_id": text_id(asker.message_author_id),
+    }
+
+
+def quote_values(answer: Any) -> list[tuple[int, str, int, int, str, str, float]]:
+    return [(rank, q.doc_id, q.start, q.end, sha256_text(q.quote), q.quote, float(q.score))
+            for rank, q in enumerate(answer.passages, start=1)]
+
+
+def vote_kind(kind: str) -> str:
+    if kind not in VOTE_KINDS:
+        raise ValueError(f"unknown vote {kind!r}; expected one of: {', '.join(VOTE_KINDS)}")
+    return kind
+
+
+def guild_of(scope: Any, what: str) -> str:
+    """The one server a per-server action is for."""
+    if scope.everything or scope.guild_id is None:
+        raise NeedsGuildScope(what)
+    return scope.guild_id
+
+
+def span_of(span: Any) -> tuple[str, int, int]:
+    doc_id, start, end = span.doc_id, span.start, span.end
+    if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= MAX_ID) or not doc_id:
+        raise BadSpan(doc_id, start, end)
+    return doc_id, start, end
+
+
+def moderation_action(action: str) -> str:
+    if action not in MODERATION_ACTIONS:
+        raise ValueError(f"unknown moderation action {action!r}; expected one of: {', '.join(MODERATION_ACTIONS)}")
+    return action
+
+
+def status_filter(status: str | None) -> str | None:
+    if status is None:
+        return None
+    from retrieval.answer import Status
+
+    return Status.from_str(status).value

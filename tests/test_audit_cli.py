@@ -1,0 +1,73 @@
+"""`storybot audit ...` over a store the bot filled: scopes, statuses, ids that name nothing."""
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from bot.cli import main
+from bot.store import open_store
+from retrieval.answer import Status
+from store_backends import CLI, answer, in_dm, in_guild
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def filled(workdir):
+    """Three answers in server 111 (one uncertain), one in server 222, one DM, one from the CLI."""
+    async def fill():
+        store = await open_store(workdir / "storybot.db")
+        try:
+            await store.record_answer(answer("answered in 111"), in_guild("111"))
+            await store.record_answer(answer("hedged in 111", status=Status.UNCERTAIN, reason="says nothing of when"),
+                                      in_guild("111"))
+            await store.record_answer(answer("off topic in 111", abstained=True), in_guild("111"))
+            await store.record_answer(answer("hedged in 222", status=Status.UNCERTAIN), in_guild("222"))
+            await store.record_answer(answer("asked in a DM"), in_dm())
+            await store.record_answer(answer("asked on the command line"), CLI)
+        finally:
+            await store.close()
+
+    asyncio.run(fill())
+    return workdir
+
+
+def questions(out: str) -> list[str]:
+    return [line.rsplit(": ", 1)[1] for line in out.splitlines()]
+
+
+def test_list_by_status_across_servers_and_in_one(filled, capsys):
+    code, out, _ = run(capsys, "audit", "list", "--status", "uncertain")
+    assert code == 0 and questions(out) == ["hedged in 222", "hedged in 111"]
+    assert "uncertain" in out
+    code, out, _ = run(capsys, "audit", "list", "--status", "uncertain", "--guild", "111")
+    assert questions(out) == ["hedged in 111"]
+
+
+def test_the_operator_sees_every_server_and_the_dms_a_server_its_own(filled, capsys):
+    assert len(questions(run(capsys, "audit", "list")[1])) == 6
+    assert questions(run(capsys, "audit", "list", "--guild", "222")[1]) == ["hedged in 222"]
+    rows = [json.loads(line) for line in run(capsys, "audit", "export", "--guild", "111")[1].splitlines()]
+    assert [row["question"] for row in rows] == ["answered in 111", "hedged in 111", "off topic in 111"]
+    assert rows[1]["status"] == "uncertain" and rows[1]["reason"] == "says nothing of when"
+    stats = run(capsys, "audit", "stats", "--guild", "111")[1]
+    assert "questions: 3" in stats and "statuses: answered 1, not_covered 1, uncertain 1" in stats
+
+
+@pytest.mark.parametrize("audit_id, guild", [("99999999999999999999", None), ("0", None), ("6", "111"),
+                                             ("777", None)])
+def test_show_of_an_id_that_names_nothing_there_is_a_clean_message(filled, capsys, audit_id, guild):
+    code, out, err = run(capsys, "audit", "show", audit_id, *(["--guild", guild] if guild else []))
+    assert (code, out) == (1, "")
+    assert err == f"storybot: there is no audit entry with id {int(audit_id)}\n"
+
+
+def test_show_gives_the_status_and_its_reason(filled, capsys):
+    code, out, _ = run(capsys, "audit", "show", "2")
+    assert code == 0 and "status: uncertain (says nothing of when), from slash" in out
