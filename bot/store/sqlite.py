@@ -22,6 +22,7 @@ import aiosqlite
 
 from bot.audit_store import Asker, Scope
 from bot.store import rows as R
+from bot.store.sqlite_community import MIGRATION as SQLITE_COMMUNITY_MIGRATION, SQLiteCommunity
 from bot.store.errors import (AuditSchemaTooNew, AuditUnavailable, AuditWriteFailed, ReportLimitReached,
                               SpanAlreadyHidden, SpanNotHidden, UnknownAuditId)
 from bot.store.values import (MOST_ASKED, REPORT_WINDOW_HOURS, REPORTS_PER_MEMBER_PER_DAY, AuditEntry, AuditStats,
@@ -139,6 +140,7 @@ MIGRATIONS: tuple[str, ...] = (
     -- The per-member report limit counts one member's recent reports.
     CREATE INDEX reports_by_member ON feedback(user_id, created_at) WHERE kind = 'report';
     """,
+    SQLITE_COMMUNITY_MIGRATION,
 )
 
 _ANSWER_COLUMNS = ", ".join(f"answers.{name}" for name in R.ANSWER_COLUMNS)
@@ -154,7 +156,7 @@ def _scoped(scope: Scope, table: str = "answers") -> tuple[str, tuple]:
     return f"{table}.guild_id = ?", (scope.guild_id,)
 
 
-class SQLiteStore:
+class SQLiteStore(SQLiteCommunity):
     """An open SQLite audit store. `await SQLiteStore.open(path)`, then `close()` or `async with`."""
 
     backend = "sqlite"
