@@ -52,6 +52,20 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             checks = verify(entry, load_corpus(settings.corpus))
             print(audit_views.verify_text(entry, checks))
             return 0 if all(c.ok for c in checks) else 1
+        elif args.view == "forget":
+            if not args.user_id.isdigit():
+                raise NoAuditLog(f"{args.user_id!r} is not a Discord user id (digits only)")
+            done = await audit.forget_member(scope, args.user_id)
+            where = f"guild {args.guild}" if getattr(args, "guild", None) else "every server and the DMs"
+            print(f"forgot user {args.user_id} in {where}: {done.questions} question(s) and {done.feedback} "
+                  f"vote(s)/report(s) removed; {done.pseudonymised} moderation record(s) now under {done.pseudonym}")
+        elif args.view == "expire":
+            days = args.days if args.days is not None else settings.retention_days
+            if days is None:
+                raise NoAuditLog("no retention set: give --days or set STORYBOT_RETENTION_DAYS")
+            done = await audit.expire_member_data(days)
+            print(f"removed member data older than {days:g} days: {done.questions} question(s), "
+                  f"{done.feedback} vote(s)/report(s)")
         elif args.view == "export":
             rows = await audit.export(scope)
             if args.format == "jsonl":
@@ -78,7 +92,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     try:
         return asyncio.run(_run(args, settings))
-    except (NoAuditLog, UnknownAuditId) as exc:
+    except (NoAuditLog, UnknownAuditId, ValueError) as exc:
         print(f"storybot: {exc}", file=sys.stderr)
         return 1
 
@@ -98,6 +112,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     check.add_argument("id", type=int)
     export = views.add_parser("export", help="every question with its quotes and feedback")
     export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
-    for view in (listing, show, reported, stats, check, export):
+    forget = views.add_parser("forget", help="remove a member's questions, votes and reports (quotes and moderation stay, pseudonymised)")
+    forget.add_argument("user_id", metavar="USER_ID", help="the member's Discord user id")
+    expire = views.add_parser("expire", help="remove member data older than STORYBOT_RETENTION_DAYS (or --days) now")
+    expire.add_argument("--days", type=float, help="instead of STORYBOT_RETENTION_DAYS")
+    for view in (listing, show, reported, stats, check, export, forget):
         view.add_argument("--guild", metavar="ID", help="only what that server's moderators see (default: everything)")
     audit.set_defaults(func=cmd_audit)
