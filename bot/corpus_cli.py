@@ -44,7 +44,7 @@ def _add_many(args: argparse.Namespace, settings: Settings) -> int:
     progress on a terminal. Metadata options name one article, so they are refused here."""
     given = [f"--{name}" for name in ("title", "outlet", "author", "url", "published") if getattr(args, name)]
     if given or "-" in args.paths:
-        raise BadOption(f"{', '.join(given) or '-'} can only be given with one file, not {len(args.paths)}")
+        raise BadOption(", ".join(given) or "-", f"can only be given with one file, not {len(args.paths)}")
     refused = 0
     for path in progress.iterate(args.paths, "adding articles", "file"):
         args.path = path

@@ -18,10 +18,18 @@ def quiet_voice() -> None:
             setattr(discord.VoiceClient, flag, False)
 
 
+# discord.py's own plain format, for when stderr is not a terminal: its colour formatter is
+# also chosen inside containers (it treats Docker as a terminal), which puts escape codes in files.
+PLAIN = logging.Formatter("[{asctime}] [{levelname:<8}] {name}: {message}", "%Y-%m-%d %H:%M:%S", style="{")
+
+
 def configure(level: str) -> None:
+    import sys
+
     number = logging.getLevelName(level or "INFO")
     number = number if isinstance(number, int) else logging.INFO
-    discord.utils.setup_logging(level=number, root=True)
+    on_terminal = hasattr(sys.stderr, "isatty") and sys.stderr.isatty()
+    discord.utils.setup_logging(level=number, root=True, formatter=None if on_terminal else PLAIN)
     for noisy in NOISY:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, number))
     quiet_voice()

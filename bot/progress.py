@@ -17,7 +17,7 @@ CHUNK = 256
 
 
 def bar(total: int | None, what: str, unit: str = "it") -> tqdm:
-    return tqdm(total=total, desc=what, unit=unit, disable=None, file=sys.stderr, dynamic_ncols=True, leave=False)
+    return tqdm(total=total, desc=what, unit=unit, disable=None, file=sys.stderr, dynamic_ncols=True)
 
 
 def iterate(items: Sequence[T], what: str, unit: str = "it") -> Iterable[T]:
