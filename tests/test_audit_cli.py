@@ -3,13 +3,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 
 import pytest
 
+from bot.audit_store import Scope
 from bot.cli import main
 from bot.store import open_store
 from retrieval.answer import Status
-from store_backends import CLI, answer, in_dm, in_guild
+from bot.settings import from_env
+from store_backends import (CLI, answer, in_dm, in_guild, postgres_server, postgres_url,  # noqa: F401 - fixtures
+                            store_location)
 
 
 def run(capsys, *argv):
@@ -18,23 +22,28 @@ def run(capsys, *argv):
     return code, out, err
 
 
-@pytest.fixture
-def filled(workdir):
+async def fill(location) -> None:
     """Three answers in server 111 (one uncertain), one in server 222, one DM, one from the CLI."""
-    async def fill():
-        store = await open_store(workdir / "storybot.db")
-        try:
-            await store.record_answer(answer("answered in 111"), in_guild("111"))
-            await store.record_answer(answer("hedged in 111", status=Status.UNCERTAIN, reason="says nothing of when"),
-                                      in_guild("111"))
-            await store.record_answer(answer("off topic in 111", abstained=True), in_guild("111"))
-            await store.record_answer(answer("hedged in 222", status=Status.UNCERTAIN), in_guild("222"))
-            await store.record_answer(answer("asked in a DM"), in_dm())
-            await store.record_answer(answer("asked on the command line"), CLI)
-        finally:
-            await store.close()
+    store = await open_store(location)
+    try:
+        await store.record_answer(answer("answered in 111"), in_guild("111"))
+        await store.record_answer(answer("hedged in 111", status=Status.UNCERTAIN, reason="says nothing of when"),
+                                  in_guild("111"))
+        await store.record_answer(answer("off topic in 111", abstained=True), in_guild("111"))
+        await store.record_answer(answer("hedged in 222", status=Status.UNCERTAIN), in_guild("222"))
+        await store.record_answer(answer("asked in a DM"), in_dm())
+        await store.record_answer(answer("asked on the command line"), CLI)
+        await store.record_report(Scope.guild("111"), 2, user_id="5", user_name="bea", reason="=HYPERLINK(1)")
+        await store.record_vote(Scope.guild("111"), 1, kind="helpful", user_id="5", user_name="bea")
+    finally:
+        await store.close()
 
-    asyncio.run(fill())
+
+@pytest.fixture
+def filled(workdir, store_location, monkeypatch):
+    """The same answers in a SQLite file and in a PostgreSQL database: every view below runs on both."""
+    monkeypatch.setenv("STORYBOT_DB", store_location)
+    asyncio.run(fill(store_location))
     return workdir
 
 
@@ -71,3 +80,25 @@ def test_show_of_an_id_that_names_nothing_there_is_a_clean_message(filled, capsy
 def test_show_gives_the_status_and_its_reason(filled, capsys):
     code, out, _ = run(capsys, "audit", "show", "2")
     assert code == 0 and "status: uncertain (says nothing of when), from slash" in out
+
+
+def test_every_view_reads_the_same_from_sqlite_and_postgresql(workdir, postgres_url, capsys, monkeypatch):
+    sqlite_file = str(workdir / "storybot.db")
+    outputs = {}
+    for location in (sqlite_file, postgres_url):
+        asyncio.run(fill(location))
+        monkeypatch.setenv("STORYBOT_DB", location)
+        views = [("list",), ("list", "--guild", "111"), ("show", "2"), ("stats",), ("reported",),
+                 ("export", "--format", "jsonl"), ("export", "--format", "csv")]
+        outputs[location] = {view: run(capsys, "audit", *view) for view in views}
+    timestamps = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d+\+00:00)?")
+    for view, (code, out, err) in outputs[sqlite_file].items():
+        assert code == 0 and out, (view, err)
+        other = outputs[postgres_url][view]
+        assert (other[0], timestamps.sub("T", other[1]), other[2]) == (code, timestamps.sub("T", out), err), view
+
+
+def test_a_postgresql_url_in_storybot_db_is_passed_on_unchanged(tmp_path):
+    url = "postgresql://storybot:s3cret@db.example:5432/storybot?sslmode=require"
+    assert from_env({"STORYBOT_DB": url}, tmp_path).db == url
+    assert from_env({"STORYBOT_DB": "logs/audit.db"}, tmp_path).db == tmp_path / "logs" / "audit.db"

@@ -9,7 +9,8 @@ import pytest
 from bot.store import NeedsGuildScope, UnknownAuditId
 from bot.store.community import FORGOTTEN_QUESTION, BadGuildSetting, GuildSettings, UnknownQuote
 from retrieval.index import HiddenSpan
-from store_backends import A, B, BODY, DMS, FIRST, OPERATOR, answer, in_dm, in_guild, store  # noqa: F401
+from store_backends import (A, B, BODY, DMS, FIRST, OPERATOR, answer, in_dm, in_guild, postgres_server,  # noqa: F401
+                            postgres_url, store, store_location)
 
 pytestmark = pytest.mark.asyncio
 

@@ -13,8 +13,8 @@ from bot.store import (REPORTS_PER_MEMBER_PER_DAY, AuditEntry, AuditQuote, Audit
                        ReportLimitReached, SpanAlreadyHidden, SpanNotHidden, UnknownAuditId, BadSpan)
 from retrieval.answer import Status
 from retrieval.index import HiddenSpan
-from store_backends import (A, B, BODY, CLI, DMS, FIRST, OPERATOR, SECOND, answer, in_dm, in_guild,
-                            store)  # noqa: F401 - the fixture
+from store_backends import (A, B, BODY, CLI, DMS, FIRST, OPERATOR, SECOND, answer, in_dm, in_guild,  # noqa: F401
+                            postgres_server, postgres_url, store, store_location)  # the fixtures
 
 pytestmark = pytest.mark.asyncio
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from bot.store.errors import BadSpan, NeedsGuildScope, UnknownAuditId
 from bot.store.values import (MAX_ID, MODERATION_ACTIONS, SOURCES, VOTE_KINDS, AuditEntry, AuditQuote, Feedback,
-                              GuildHide, Moderation, now, sha256_text, text_id)
+                              GuildHide, Moderation, fold, now, sha256_text, text_id)
 
 Row = Mapping[str, Any]
 
@@ -85,7 +85,7 @@ def answer_values(answer: Any, asker: Any) -> dict[str, Any]:
         "mode": answer.mode, "abstained": bool(answer.abstained), "corpus_version": answer.corpus_version,
         "model": answer.model, "latency_ms": float(answer.latency_ms), "status": status, "reason": answer.reason,
         "source": asker.source, "message_id": text_id(asker.message_id),
-        "message_author_id": text_id(asker.message_author_id),
+        "message_author_id": text_id(asker.message_author_id), "question_key": fold(answer.question),
     }
 
 

@@ -139,6 +139,12 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE UNIQUE INDEX one_vote_per_member ON feedback(answer_id, user_id) WHERE kind IN ('helpful', 'not_helpful');
     -- The per-member report limit counts one member's recent reports.
     CREATE INDEX reports_by_member ON feedback(user_id, created_at) WHERE kind = 'report';
+
+    -- Repeats of a question are counted under one key, folded in Python when the answer is stored
+    -- (casefold() knows every script; SQL's lower() does not, in either backend).
+    ALTER TABLE answers ADD COLUMN question_key TEXT;
+    UPDATE answers SET question_key = audit_fold(question);
+    CREATE INDEX answers_by_guild_question ON answers(guild_id, question_key);
     """,
     SQLITE_COMMUNITY_MIGRATION,
 )
@@ -287,7 +293,7 @@ class SQLiteStore(SQLiteCommunity):
             # SQLite takes the bare `question` from the row holding max(id): the latest wording.
             asked = await db.execute_fetchall(
                 f"SELECT question, count(*) AS n, max(id) AS latest FROM answers WHERE {where}"
-                " GROUP BY audit_fold(question) ORDER BY n DESC, latest DESC LIMIT ?",
+                " GROUP BY question_key ORDER BY n DESC, latest DESC LIMIT ?",
                 (*params, MOST_ASKED),
             )
         return AuditStats(

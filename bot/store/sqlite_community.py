@@ -128,7 +128,7 @@ class SQLiteCommunity:
                 (member, *params))
             feedback = cursor.rowcount
             cursor = await db.execute(
-                "UPDATE answers SET question = ?,"
+                "UPDATE answers SET question = ?, question_key = NULL,"
                 " user_id = CASE WHEN user_id = ? THEN ? ELSE user_id END,"
                 " user_name = CASE WHEN user_id = ? THEN ? ELSE user_name END,"
                 " message_author_id = CASE WHEN message_author_id = ? THEN ? ELSE message_author_id END"
@@ -154,7 +154,8 @@ class SQLiteCommunity:
             cursor = await db.execute("DELETE FROM feedback WHERE created_at < ?", (before,))
             feedback = cursor.rowcount
             cursor = await db.execute(
-                "UPDATE answers SET question = ?, user_id = NULL, user_name = NULL, message_author_id = NULL"
+                "UPDATE answers SET question = ?, question_key = NULL, user_id = NULL, user_name = NULL,"
+                " message_author_id = NULL"
                 " WHERE created_at < ? AND question NOT IN (?, ?)",
                 (EXPIRED_QUESTION, before, EXPIRED_QUESTION, FORGOTTEN_QUESTION))
             return Forgotten(cursor.rowcount, feedback, 0)
