@@ -153,7 +153,8 @@ def _story_bot(engine: Engine, service, audit):
     from bot.discord_bot import StoryBot
 
     accepted = inspect.signature(StoryBot.__init__).parameters
-    options = {"service": service, "audit": audit, "guild_ids": (GUILD_ID,), "cooldown_seconds": 0}
+    options = {"service": service, "guild_ids": (GUILD_ID,), "cooldown_seconds": 0}
+    options["store" if "store" in accepted else "audit"] = audit
     if "reloader" in accepted:
         from bot.live import Reloader
 

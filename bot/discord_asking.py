@@ -15,7 +15,7 @@ from retrieval.answer import Answer, MAX_QUESTION_CHARS, normalise_question
 from retrieval.errors import BadQuestion
 
 from bot import embeds
-from bot.audit import AuditError
+from bot.store import AuditError
 from bot.audit_store import Asker, AuditStore
 from bot.discord_feedback import Feedback
 from bot.discord_replies import SHUTTING_DOWN, defer_private, defer_public, reply

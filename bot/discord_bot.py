@@ -23,6 +23,7 @@ from bot.discord_members import expire_periodically
 from bot.discord_replies import ERROR_MESSAGE, SHUTTING_DOWN
 from bot.live import Reloader
 from bot.service import AnswerService
+from bot.store import open_store
 from bot.settings import Settings
 
 __all__ = ["ERROR_MESSAGE", "SHUTTING_DOWN", "BotStartFailed", "StoryBot", "run_bot", "serve", "sync_commands", "use_endpoints"]
@@ -51,12 +52,6 @@ def use_endpoints(api_base_url: str | None, gateway_url: str | None) -> None:
         DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
 
 
-async def open_store(settings: Settings) -> AuditStore:
-    from bot.store import open_store as open_backend
-
-    return await open_backend(settings.db)
-
-
 async def _cancelled(task: asyncio.Task) -> None:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -66,7 +61,7 @@ async def _cancelled(task: asyncio.Task) -> None:
 async def _open_bot(stack: contextlib.AsyncExitStack, settings: Settings, **options) -> StoryBot:
     """The store, the answer service, the corpus watcher and the client, each closed by `stack`
     in the reverse order (the client first, the store last)."""
-    store = await open_store(settings)
+    store: AuditStore = await open_store(settings.db)
     stack.push_async_callback(store.close)
     # BM25 is ready in a fraction of a second; the model takes seconds to load. Answer
     # from BM25 at once (answers say mode "bm25") and switch to hybrid when it is ready.

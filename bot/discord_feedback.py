@@ -13,7 +13,7 @@ from typing import Awaitable, Callable
 
 import discord
 
-from bot.audit import AuditError, UnknownAuditId
+from bot.store import ReportLimitReached, UnknownAuditId
 from bot.audit_store import AuditStore, Scope
 from bot.discord_replies import ERROR_MESSAGE, defer_private, reply
 
@@ -30,9 +30,8 @@ REPORT_FORM_SECONDS = 600.0
 
 
 def scope_of(interaction: discord.Interaction) -> Scope:
-    """Where a button was pressed. Buttons are only on the bot's own answers, so a press in a DM
-    is on a DM answer: the operator's scope holds those."""
-    return Scope.guild(interaction.guild_id) if interaction.guild_id else Scope.operator()
+    """Where a button was pressed: its server's answers, or for a DM answer's buttons the DMs'."""
+    return Scope.guild(interaction.guild_id) if interaction.guild_id else Scope.direct_messages()
 
 
 OnReport = Callable[[discord.Interaction, int, int, "str | None"], Awaitable[None]]
@@ -71,10 +70,9 @@ class Feedback:
         except UnknownAuditId:
             await reply(interaction, "That answer is no longer in the log.")
             return
-        except AuditError as exc:
-            if type(exc).__name__ != "ReportLimitReached":
-                raise
-            await reply(interaction, f"Not recorded: {exc}")
+        except ReportLimitReached as exc:
+            await reply(interaction, f"Not recorded: you have already sent {exc.limit} reports in the last "
+                                     f"{exc.hours} hours. The moderators have them; thank you.")
             return
         await reply(interaction, "Reported to the moderators. Thank you.")
         if self.on_report is not None:

@@ -21,7 +21,7 @@ from retrieval.errors import StorybotError
 from retrieval.index import HiddenSpan
 
 from bot import audit_views, embeds
-from bot.audit import AuditEntry, AuditQuote, UnknownAuditId, verify
+from bot.store import AuditEntry, AuditQuote, SpanAlreadyHidden, SpanNotHidden, UnknownAuditId, verify
 from bot.audit_store import AuditStore, Scope
 from bot.discord_replies import defer_private, reply
 from bot.live import Reloader
@@ -137,12 +137,12 @@ class AuditGroup(app_commands.Group):
         span = await self._span(interaction, id, quote_number)
         if span is None:
             return
-        scope = self.scope(interaction)
-        if span in await self.store.hidden_spans(scope.guild_id):
+        try:
+            await self.store.hide(self.scope(interaction), span, reason=reason, answer_id=id,
+                                  user_id=str(interaction.user.id), user_name=str(interaction.user))
+        except SpanAlreadyHidden:
             await reply(interaction, f"{_name(span)} was already hidden in this server.")
             return
-        await self.store.hide(scope, span, reason=reason, answer_id=id, user_id=str(interaction.user.id),
-                              user_name=str(interaction.user))
         await reply(interaction, f"{_name(span)} is now hidden and will not be quoted again in this server.")
 
     @app_commands.command(name="unhide", description="Allow a passage hidden in this server to be quoted again")
@@ -152,12 +152,12 @@ class AuditGroup(app_commands.Group):
         span = await self._span(interaction, id, quote_number)
         if span is None:
             return
-        scope = self.scope(interaction)
-        if span not in await self.store.hidden_spans(scope.guild_id):
+        try:
+            await self.store.unhide(self.scope(interaction), span, reason=reason, answer_id=id,
+                                    user_id=str(interaction.user.id), user_name=str(interaction.user))
+        except SpanNotHidden:
             await reply(interaction, f"{_name(span)} was not hidden in this server.")
             return
-        await self.store.unhide(scope, span, reason=reason, answer_id=id, user_id=str(interaction.user.id),
-                                user_name=str(interaction.user))
         await reply(interaction, f"{_name(span)} may be quoted again in this server.")
 
 

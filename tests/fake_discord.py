@@ -77,6 +77,24 @@ class Recorded:
 
 
 @dataclass
+class Session:
+    """One gateway session (one shard of the bot). `shard` is (shard id, shard count) from IDENTIFY, (0, 1)
+    when the client did not shard. `ws` is its socket; it receives dispatches once `ready`."""
+
+    id: str
+    shard: tuple
+    ws: Optional[web.WebSocketResponse] = None
+    ready: bool = False
+    seq: int = 0
+    log: List[Dict[str, Any]] = field(default_factory=list)
+
+    def covers(self, guild_id: Optional[Any]) -> bool:
+        """Discord's rule: guild events go to shard (guild_id >> 22) % shard_count; DMs to shard 0."""
+        shard_id, count = self.shard
+        return shard_id == 0 if guild_id is None else (int(guild_id) >> 22) % count == shard_id
+
+
+@dataclass
 class SentInteraction:
     """An INTERACTION_CREATE the fake sent. `sent_at` is time.perf_counter() when it was written to the socket."""
 
@@ -129,6 +147,8 @@ class FakeDiscord:
     command_bodies      {None: [...global...], guild_id: [...]} - the last PUT body per scope (dict)
     messages            {message_id: message object} for every message the bot created (dict)
     interactions        {interaction_id: SentInteraction} (dict)
+    sessions            {session_id: Session} (dict): one per IDENTIFY; a sharded client opens one per shard,
+                        and each gets the guilds (READY, GUILD_CREATE, interactions) of its shard only
     """
 
     def __init__(self, *, token: str = "fake-bot-token", heartbeat_interval_ms: int = 1000,
@@ -156,12 +176,12 @@ class FakeDiscord:
         # More text channels per guild, sent in GUILD_CREATE: add them with add_text_channel() before the bot starts.
         self.extra_channels: Dict[int, List[Dict[str, Any]]] = {}
         self.ready_count = self.resumed_count = 0
-        self.session_id: Optional[str] = None
+        self.session_id: Optional[str] = None  # the latest session's
+        self.sessions: Dict[str, Session] = {}
         self._registered: Dict[Optional[int], List[Dict[str, Any]]] = {}
         self._by_token: Dict[str, SentInteraction] = {}
         self._ids = itertools.count(5000000000000000000)
-        self._seq, self._log, self._pending = 0, [], []  # gateway sequence, sent dispatches, queued while offline
-        self._live: Optional[web.WebSocketResponse] = None  # socket that completed IDENTIFY/RESUME
+        self._pending: List[tuple] = []  # dispatches queued while no live session covers their guild
         self._sockets: set = set()
         self._runner: Optional[web.AppRunner] = None
         self._cond = asyncio.Condition()
@@ -245,21 +265,29 @@ class FakeDiscord:
         await self.wait_until(lambda: len(self.heartbeats) >= count, timeout, f"{count} heartbeats")
 
     # ------------------------------------------------------------------ gateway: test-facing
+    def _session_for(self, guild_id: Optional[Any]) -> Optional[Session]:
+        live = [s for s in self.sessions.values() if s.ready and s.ws is not None and s.covers(guild_id)]
+        return live[-1] if live else None
+
     async def dispatch(self, event: str, data: Dict[str, Any]) -> None:
-        """Send a DISPATCH (op 0) event. If no session is live (not yet identified, or reconnecting), it is queued
-        and sent right after the next READY/RESUMED."""
-        if self._live is None:
+        """Send a DISPATCH (op 0) event to the session of the shard its guild belongs to (DMs: shard 0). If no
+        such session is live (not yet identified, or reconnecting), it is queued and sent right after the next
+        READY/RESUMED of a session that covers it."""
+        session = self._session_for(data.get("guild_id"))
+        if session is None:
             self._pending.append((event, data))
         else:
-            await self._send_event(self._live, event, data)
+            await self._send_event(session, event, data)
 
     async def request_reconnect(self, *, wait: bool = True, timeout: float = 5.0) -> None:
-        """Send op 7 RECONNECT. discord.py closes the socket and RESUMEs on resume_gateway_url; events dispatched
-        meanwhile are queued. With wait=True, return once the session has been RESUMED."""
-        ws, target = self._live, self.resumed_count + 1
-        if ws is None:
+        """Send op 7 RECONNECT to the latest live session. discord.py closes the socket and RESUMEs on
+        resume_gateway_url; events dispatched meanwhile are queued. With wait=True, return once RESUMED."""
+        live = [s for s in self.sessions.values() if s.ready and s.ws is not None]
+        target = self.resumed_count + 1
+        if not live:
             raise RuntimeError("no live gateway session")
-        self._live = None
+        session = live[-1]
+        ws, session.ws, session.ready = session.ws, None, False
         await self._send(ws, {"op": 7, "d": None})
         if wait:
             await self.wait_resumed(target, timeout)
@@ -415,25 +443,31 @@ class FakeDiscord:
             try:
                 await ws.send_str(json.dumps(frame))
             except (ConnectionError, RuntimeError):
-                pass  # client went away; dispatches stay in self._log and are replayed on RESUME
+                pass  # client went away; dispatches stay in the session's log and are replayed on RESUME
 
-    async def _send_event(self, ws: web.WebSocketResponse, event: str, data: Dict[str, Any]) -> None:
+    async def _send_event(self, session: Session, event: str, data: Dict[str, Any]) -> None:
         async with self._send_lock:
-            self._seq += 1
-            frame = {"op": 0, "t": event, "s": self._seq, "d": data}
-            self._log.append(frame)
+            session.seq += 1
+            frame = {"op": 0, "t": event, "s": session.seq, "d": data}
+            session.log.append(frame)
             if event == "INTERACTION_CREATE" and (sent := self.interactions.get(int(data["id"]))):
                 sent.sent_at = sent.sent_at or time.perf_counter()
+            ws = session.ws
+            if ws is None:
+                return  # kept in the log, replayed on RESUME
             try:
                 await ws.send_str(json.dumps(frame))
             except (ConnectionError, RuntimeError):
-                if self._live is ws:
-                    self._live = None
+                if session.ws is ws:
+                    session.ws, session.ready = None, False
 
-    async def _go_live(self, ws: web.WebSocketResponse) -> None:
-        self._live = ws
-        while self._pending and self._live is ws:
-            await self._send_event(ws, *self._pending.pop(0))
+    async def _go_live(self, session: Session, ws: web.WebSocketResponse) -> None:
+        session.ws, session.ready = ws, True
+        for item in [item for item in self._pending if session.covers(item[1].get("guild_id"))]:
+            if session.ws is not ws:
+                break
+            self._pending.remove(item)
+            await self._send_event(session, *item)
 
     async def _notify(self) -> None:
         async with self._cond:
@@ -452,8 +486,9 @@ class FakeDiscord:
                     await self._notify()
         finally:
             self._sockets.discard(ws)
-            if self._live is ws:
-                self._live = None
+            for session in self.sessions.values():
+                if session.ws is ws:
+                    session.ws, session.ready = None, False
         return ws
 
     async def _on_gateway(self, ws: web.WebSocketResponse, msg: Dict[str, Any]) -> None:
@@ -467,31 +502,37 @@ class FakeDiscord:
             if d.get("token") != self.token:
                 await ws.close(code=4004, message=b"Authentication failed.")
                 return
-            self.session_id, self._seq, self._log = secrets.token_hex(16), 0, []
-            ready = {"v": 10, "user": self.bot_user, "session_id": self.session_id, "session_type": "normal",
+            session = Session(secrets.token_hex(16), tuple(d.get("shard") or (0, 1)), ws)
+            self.sessions[session.id] = session
+            self.session_id = session.id
+            guilds = [g for g in self.guild_ids if session.covers(g)]
+            ready = {"v": 10, "user": self.bot_user, "session_id": session.id, "session_type": "normal",
                      "resume_gateway_url": self.gateway_url, "private_channels": [], "relationships": [],
-                     "guilds": [{"id": str(g), "unavailable": True} for g in self.guild_ids],
+                     "guilds": [{"id": str(g), "unavailable": True} for g in guilds],
                      "application": {"id": str(self.app_id), "flags": self.app_flags}}
             if "shard" in d:
                 ready["shard"] = d["shard"]
-            await self._send_event(ws, "READY", ready)
+            await self._send_event(session, "READY", ready)
             if self.send_guild_create:
-                for gid in self.guild_ids:
-                    await self._send_event(ws, "GUILD_CREATE", self.guild_payload(gid))
+                for gid in guilds:
+                    await self._send_event(session, "GUILD_CREATE", self.guild_payload(gid))
             self.ready_count += 1
-            await self._go_live(ws)
+            await self._go_live(session, ws)
         elif op == 6:  # RESUME -> replay what the client missed, then RESUMED
             self.resume_payloads.append(d)
-            if d.get("session_id") != self.session_id or d.get("token") != self.token:
+            session = self.sessions.get(d.get("session_id") or "")
+            if session is None or d.get("token") != self.token:
                 await self._send(ws, {"op": 9, "d": False})
                 return
-            for frame in [f for f in self._log if f["s"] > (d.get("seq") or 0)]:
+            for frame in [f for f in session.log if f["s"] > (d.get("seq") or 0)]:
                 await self._send(ws, frame)
-            await self._send_event(ws, "RESUMED", {})
+            session.ws = ws
+            await self._send_event(session, "RESUMED", {})
             self.resumed_count += 1
-            await self._go_live(ws)
-        elif op == 8:  # REQUEST_GUILD_MEMBERS -> one empty chunk, so chunking never hangs
-            await self._send_event(ws, "GUILD_MEMBERS_CHUNK", {"guild_id": d["guild_id"], "members": [], "not_found": [],
+            await self._go_live(session, ws)
+        elif op == 8 and (session := next((s for s in self.sessions.values() if s.ws is ws), None)):
+            # REQUEST_GUILD_MEMBERS -> one empty chunk, so chunking never hangs
+            await self._send_event(session, "GUILD_MEMBERS_CHUNK", {"guild_id": d["guild_id"], "members": [], "not_found": [],
                                                                "chunk_index": 0, "chunk_count": 1, "nonce": d.get("nonce")})
 
     # ------------------------------------------------------------------ REST internals

@@ -16,9 +16,8 @@ from discord.utils import escape_markdown
 from retrieval.answer import NO_ANSWER
 from retrieval.evaluation import is_verbatim
 
-from bot.audit import UnknownAuditId
 from bot.audit_store import AuditStore, Scope
-from bot.store import open_store
+from bot.store import UnknownAuditId, open_store
 from bot.discord_bot import ERROR_MESSAGE, StoryBot, use_endpoints
 from bot.live import Reloader
 from bot.service import AnswerService
@@ -227,7 +226,7 @@ async def test_an_error_after_the_public_defer_is_private_and_the_thinking_messa
 
 @pytest.mark.asyncio
 async def test_an_answer_is_sent_even_when_the_audit_store_fails(env, caplog, monkeypatch):
-    from bot.audit import AuditWriteFailed
+    from bot.store import AuditWriteFailed
 
     async def locked(*args, **kwargs):
         raise AuditWriteFailed("audit.db", RuntimeError("database is locked"), 3)
@@ -479,3 +478,20 @@ async def test_every_interaction_is_acknowledged_within_3_s_while_a_cold_cache_r
     assert "added" in (await fake.wait_for_response(reload.id, "final", timeout=120)).json["content"]
     for s in [*sent[:2], *sent[5:12], submitted]:
         await fake.wait_for_response(s.id, "final", timeout=60)
+
+
+@pytest.mark.asyncio
+async def test_a_member_past_the_report_limit_is_told_and_nothing_more_is_stored(env):
+    from bot.store import REPORTS_PER_MEMBER_PER_DAY
+
+    audit_id, message = await answer_message(env)
+    replies = []
+    for n in range(REPORTS_PER_MEMBER_PER_DAY + 1):
+        pressed = await env.fake.press_button(f"storybot:report:{audit_id}", message=message, user_id=83)
+        form = (await env.fake.wait_for_response(pressed.id)).json["data"]
+        submitted = await env.fake.submit_modal(form["custom_id"], {text_input_ids(form)[0]: f"report {n}"}, user_id=83)
+        replies.append((await env.fake.wait_for_response(submitted.id, "final")).json["content"])
+    assert all("Reported" in r for r in replies[:-1])
+    assert replies[-1].startswith(f"Not recorded: you have already sent {REPORTS_PER_MEMBER_PER_DAY} reports")
+    reports = [f for f in (await env.store.get(EVERYTHING, audit_id)).feedback if f.kind == "report"]
+    assert len(reports) == REPORTS_PER_MEMBER_PER_DAY

@@ -155,7 +155,41 @@ async def test_deferred_followup(fake: FakeDiscord) -> None:
         assert [r.kind for r in log] == ["callback", "followup"]
         assert log[0].json["type"] == 5 and final.json["content"] == "done"
         assert final.latency >= log[0].latency >= 0
-        assert fake.messages[sent.original]["flags"] & (1 << 7)  # the "thinking" placeholder
+        # As on Discord, the first follow-up replaces the "thinking" placeholder (same message).
+        assert fake.messages[sent.original]["content"] == "done" and not fake.messages[sent.original]["flags"] & (1 << 7)
+        assert sent.followups == []
+
+
+@pytest.mark.asyncio
+async def test_the_first_followup_after_a_public_defer_stays_public_whatever_its_flag(fake: FakeDiscord) -> None:
+    bot = TinyBot()
+
+    @bot.tree.command(description="defers publicly, then tries a private follow-up")
+    async def leaky(interaction: discord.Interaction) -> None:
+        await interaction.response.defer(thinking=True)
+        await interaction.followup.send("first", ephemeral=True)
+        await interaction.followup.send("second", ephemeral=True)
+
+    async with running(fake, bot):
+        sent = await fake.slash("leaky")
+        await fake.wait_until(lambda: len(fake.interaction_log(sent.id)) == 3, what="two follow-ups")
+    first, [second] = fake.messages[sent.original], [fake.messages[m] for m in sent.followups]
+    assert first["content"] == "first" and not first["flags"] & EPHEMERAL  # Discord ignores the flag here
+    assert second["content"] == "second" and second["flags"] & EPHEMERAL
+
+
+@pytest.mark.asyncio
+async def test_a_forbidden_guild_refuses_command_sync_and_two_guilds_have_their_own_channels() -> None:
+    other = GUILD_ID + 1000
+    async with FakeDiscord(guild_ids=(GUILD_ID, other), forbidden_guilds=(other,)) as f:
+        point_discord_at(f.api_base, f.gateway_url)
+        async with running(f, TinyBot(sync_guild=GUILD_ID)) as bot:
+            with pytest.raises(discord.Forbidden):
+                await bot.tree.sync(guild=discord.Object(other))
+            sent = await f.slash("ping", guild_id=other)
+            assert content(await f.wait_for_response(sent.id)) == "pong"
+            assert bot.get_channel(f.channel_of(other)).guild.id == other != bot.get_channel(CHANNEL_ID).guild.id
+    assert sent.payload["channel_id"] == str(f.channel_of(other)) != str(CHANNEL_ID)
 
 
 @pytest.mark.asyncio
@@ -241,3 +275,35 @@ async def test_channel_message_and_unknown_route(fake: FakeDiscord) -> None:
     assert msg.path == f"/channels/{CHANNEL_ID}/messages" and msg.json["content"] == "hello channel"
     [unknown] = fake.unknown_requests
     assert unknown.status == 404 and unknown.path == f"/guilds/{GUILD_ID}/bans"
+
+
+class ShardedPing(discord.AutoShardedClient):
+    def __init__(self, shard_ids: list) -> None:
+        super().__init__(intents=discord.Intents(guilds=True), shard_count=2, shard_ids=shard_ids)
+        self.tree = app_commands.CommandTree(self)
+
+        @self.tree.command(description="says which shard answered")
+        async def shard(interaction: discord.Interaction) -> None:
+            await interaction.response.send_message(f"shard {interaction.guild.shard_id}")
+
+
+@pytest.mark.asyncio
+async def test_two_shard_processes_each_get_their_own_guilds_events() -> None:
+    on_shard_0 = GUILD_ID + (1 << 22)  # (guild_id >> 22) % 2 == 0; GUILD_ID itself is on shard 1
+    async with FakeDiscord(guild_ids=(GUILD_ID, on_shard_0)) as f:
+        point_discord_at(f.api_base, f.gateway_url)
+        bots = [ShardedPing([0]), ShardedPing([1])]
+        tasks = [asyncio.create_task(b.start(f.token)) for b in bots]
+        try:
+            await asyncio.wait_for(asyncio.gather(*(b.wait_until_ready() for b in bots)), 10)
+            assert [sorted(g.id for g in b.guilds) for b in bots] == [[on_shard_0], [GUILD_ID]]
+            sent = [await f.slash("shard", guild_id=g) for g in (on_shard_0, GUILD_ID)]
+            assert [content(await f.wait_for_response(s.id)) for s in sent] == ["shard 0", "shard 1"]
+            dm = await f.slash("shard", dm=True)
+            [first] = [s for s in f.sessions.values() if s.shard == (0, 2)]
+            await f.wait_until(lambda: first.log[-1]["d"].get("id") == str(dm.id), what="the DM on shard 0")
+        finally:
+            for b in bots:
+                await b.close()
+            await asyncio.gather(*tasks, return_exceptions=True)
+    assert sorted(tuple(p["shard"]) for p in f.identify_payloads) == [(0, 2), (1, 2)]
