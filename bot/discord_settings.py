@@ -120,7 +120,8 @@ class SettingsGroup(app_commands.Group):
         await reply(interaction, f"{done}\n\n{settings_text(saved, self.servers.default_cooldown)}")
 
     async def _postable(self, interaction: discord.Interaction, channel: discord.abc.GuildChannel) -> bool:
-        problem = cannot_post(channel)
+        # Discord offers this server's channels only; a forged id of another server's is refused too.
+        problem = cannot_post(channel) if channel.guild.id == interaction.guild_id else "that channel is not in this server"
         if problem:
             await reply(interaction, f"Not changed: {problem}. Give storybot those permissions there, or pick another channel.")
             return False

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot.store import NeedsGuildScope, UnknownAuditId
+from bot.store import NeedsGuildScope, UnknownAuditId, open_store
 from bot.store.community import FORGOTTEN_QUESTION, BadGuildSetting, GuildSettings, UnknownQuote
 from retrieval.index import HiddenSpan
 from store_backends import (A, B, BODY, DMS, FIRST, OPERATOR, answer, in_dm, in_guild, postgres_server,  # noqa: F401
@@ -21,7 +21,7 @@ async def test_a_server_without_settings_has_the_defaults(store):
     assert settings.answers_public_in("999") and not settings.find_sources_public
 
 
-async def test_settings_are_stored_per_server_and_survive_a_reopen(store, tmp_path):
+async def test_settings_are_stored_per_server_and_survive_a_reopen(store, store_location):
     chosen = GuildSettings("111", public_channels=("5", "6"), cooldown_seconds=30.0, modlog_channel_id="7",
                            find_sources_public=True)
     saved = await store.save_guild_settings(A, chosen, user_id="42")
@@ -29,6 +29,11 @@ async def test_settings_are_stored_per_server_and_survive_a_reopen(store, tmp_pa
             saved.updated_by) == (("5", "6"), 30.0, "7", True, "42")
     assert saved.answers_public_in("5") and not saved.answers_public_in("999")
     assert await store.guild_settings("222") == GuildSettings("222")  # the other server keeps its defaults
+    again = await open_store(store_location)  # another process, or a restart
+    try:
+        assert await again.guild_settings("111") == saved
+    finally:
+        await again.close()
 
 
 async def test_settings_are_checked_and_only_saved_in_their_own_server(store):
