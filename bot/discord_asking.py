@@ -102,7 +102,7 @@ class Asking:
         if self.in_flight.draining:
             await reply(interaction, SHUTTING_DOWN)
             return
-        settings = await self.servers.get(interaction.guild_id) if self.servers else None
+        settings = await self.servers.before_acknowledging(interaction.guild_id) if self.servers else None
         public = settings is None or settings.answers_public_in(interaction.channel_id)
         if message is not None:
             public = public and settings is not None and settings.find_sources_public

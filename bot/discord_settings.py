@@ -7,6 +7,7 @@ permission is missing, so the server's admins know what to change.
 """
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import time
@@ -26,6 +27,11 @@ MANAGE_SERVER = discord.Permissions(manage_guild=True)
 # the expiry only bounds how long an edit made in the store by another process (an operator's
 # script) takes to be seen.
 CACHE_SECONDS = 60.0
+# Of Discord's 3 seconds to acknowledge, what reading a server's settings may take; the defer
+# itself is a round trip of well under a second.
+ACK_BUDGET = 1.5
+# A channel id no channel has: "public only there" makes every answer private.
+NO_CHANNEL = "0"
 # What the bot needs in a channel to post an answer or a report there.
 POSTING = {"view_channel": "View Channel", "send_messages": "Send Messages", "embed_links": "Embed Links"}
 
@@ -49,6 +55,21 @@ class ServerSettings:
         settings = await self.store.guild_settings(key)
         self._cache[key] = (time.monotonic(), settings)
         return settings
+
+    async def before_acknowledging(self, guild_id: int | None, within: float = ACK_BUDGET) -> GuildSettings | None:
+        """The settings, for a handler that must still acknowledge within Discord's 3 seconds: if the
+        store is slow (a busy SQLite file retries writes for up to 3.3 s), the last known settings,
+        or, never read yet, private everywhere: a private answer cannot show what a server wanted
+        kept out of its channels. The read goes on and fills the cache for the next question."""
+        if guild_id is None:
+            return None
+        reading = asyncio.ensure_future(self.get(guild_id))
+        try:
+            return await asyncio.wait_for(asyncio.shield(reading), within)
+        except asyncio.TimeoutError:
+            log.warning("settings of guild %s not read within %.1f s; answering with the last known", guild_id, within)
+            cached = self._cache.get(str(guild_id))
+            return cached[1] if cached else GuildSettings(str(guild_id), public_channels=(NO_CHANNEL,))
 
     async def save(self, settings: GuildSettings, user_id: int) -> GuildSettings:
         saved = await self.store.save_guild_settings(Scope.guild(settings.guild_id), settings, user_id=user_id)

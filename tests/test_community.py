@@ -380,3 +380,24 @@ async def test_a_list_of_60_articles_pages_through_all_60(tmp_path, listing):
         assert embed["footer"]["text"] == f"Page {pages} of {pages} · 60 articles" and pages > 1
         assert sorted({line.split("Story number ")[1][:2] for line in seen}) == [f"{n:02d}" for n in range(60)]
         assert "Page 1 of" in reply["embeds"][0]["footer"]["text"]
+
+
+@pytest.mark.asyncio
+async def test_a_busy_store_never_delays_the_acknowledgement_and_answers_go_private_meanwhile(tmp_path):
+    from bot.discord_settings import ServerSettings
+    from bot.store.community import GuildSettings
+
+    store = await open_store(tmp_path / "audit.db")
+    try:
+        await store.save_guild_settings(Scope.guild(GUILD_A), GuildSettings(str(GUILD_A), public_channels=(str(PUBLIC),)))
+        servers = ServerSettings(store, default_cooldown=10)
+        async with store._lock:  # another write holds the store, as a busy SQLite file does
+            started = asyncio.get_running_loop().time()
+            meanwhile = await servers.before_acknowledging(GUILD_A, within=0.2)
+            assert asyncio.get_running_loop().time() - started < 0.5
+        assert not meanwhile.answers_public_in(PUBLIC) and not meanwhile.answers_public_in(CHANNEL_ID)
+        await asyncio.sleep(0.1)  # the read went on once the store was free, and filled the cache
+        known = await servers.before_acknowledging(GUILD_A, within=0.2)
+        assert known.answers_public_in(PUBLIC) and not known.answers_public_in(CHANNEL_ID)
+    finally:
+        await store.close()
