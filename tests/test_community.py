@@ -129,7 +129,7 @@ async def latest(store, scope: Scope = EVERYTHING):
 async def test_find_sources_answers_a_posted_claim_privately_with_a_verbatim_cited_quote(world, corpus):
     fake = world.fake
     [command] = [c for c in fake.command_bodies[GUILD_A] if c["name"] == "Find sources"]
-    assert command["type"] == 3 and "description" not in command or command.get("description") == ""
+    assert command["type"] == 3  # a message command: Apps > Find sources on any message
     claim = fake.member_message(CLAIM, author_id=555, author_name="claimant")
     sent = await fake.message_command("Find sources", claim, user_id=777, username="curious")
     ack, final, shown = await final_of(fake, sent)
