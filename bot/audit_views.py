@@ -40,7 +40,8 @@ def entry_text(entry: AuditEntry) -> str:
         f"asked by {_who(entry)} (user {entry.user_id or '?'}) in guild {entry.guild_id or '-'}, channel {entry.channel_id or '?'}",
         f"question: {entry.question}",
         f"mode {entry.mode}, model {entry.model or 'none'}, corpus {entry.corpus_version}, {entry.latency_ms:.1f} ms",
-        f"status: {entry.status}" + (f" ({entry.reason})" if entry.reason else "") + f", from {entry.source}",
+        f"status: {entry.status}" + (f" ({entry.reason})" if entry.reason else "") + f", from {entry.source}"
+        + (f" on message {entry.message_id} by user {entry.message_author_id}" if entry.message_id else ""),
         "abstained: the articles did not cover it" if entry.abstained else f"{len(entry.quotes)} quotes:",
     ]
     for q in entry.quotes:
