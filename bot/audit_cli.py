@@ -53,19 +53,14 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             print(audit_views.verify_text(entry, checks))
             return 0 if all(c.ok for c in checks) else 1
         elif args.view == "forget":
-            if not args.user_id.isdigit():
-                raise NoAuditLog(f"{args.user_id!r} is not a Discord user id (digits only)")
-            done = await audit.forget_member(scope, args.user_id)
-            where = f"guild {args.guild}" if getattr(args, "guild", None) else "every server and the DMs"
-            print(f"forgot user {args.user_id} in {where}: {done.questions} question(s) and {done.feedback} "
-                  f"vote(s)/report(s) removed; {done.pseudonymised} moderation record(s) now under {done.pseudonym}")
+            gone = await audit.forget(scope, args.user_id)
+            where = f"server {args.guild}" if args.guild else "every server and the DMs"
+            print(f"forgot member {args.user_id} in {where}: {gone.questions} questions removed, "
+                  f"{gone.feedback} votes and reports deleted, {gone.moderation} moderation records pseudonymised")
         elif args.view == "expire":
-            days = args.days if args.days is not None else settings.retention_days
-            if days is None:
-                raise NoAuditLog("no retention set: give --days or set STORYBOT_RETENTION_DAYS")
-            done = await audit.expire_member_data(days)
-            print(f"removed member data older than {days:g} days: {done.questions} question(s), "
-                  f"{done.feedback} vote(s)/report(s)")
+            gone = await audit.delete_older_than(args.days)
+            print(f"removed what members left before {args.days:g} days ago: {gone.questions} questions, "
+                  f"{gone.feedback} votes and reports")
         elif args.view == "export":
             rows = await audit.export(scope)
             if args.format == "jsonl":
@@ -92,13 +87,24 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     try:
         return asyncio.run(_run(args, settings))
-    except (NoAuditLog, UnknownAuditId, ValueError) as exc:
+    except (NoAuditLog, UnknownAuditId) as exc:
         print(f"storybot: {exc}", file=sys.stderr)
         return 1
 
 
+def _days(text: str) -> float:
+    try:
+        days = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of days") from None
+    if not days > 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: keep at least some days (a number above 0)")
+    return days
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    audit = sub.add_parser("audit", help="the moderators' audit log: list, show, reported, stats, verify, export")
+    audit = sub.add_parser("audit", help="the moderators' audit log: list, show, reported, stats, verify, export, "
+                                         "forget, expire")
     views = audit.add_subparsers(dest="view", metavar="VIEW", required=True)
     listing = views.add_parser("list", help="the latest answers")
     listing.add_argument("--limit", type=int, default=20)
@@ -112,10 +118,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     check.add_argument("id", type=int)
     export = views.add_parser("export", help="every question with its quotes and feedback")
     export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
-    forget = views.add_parser("forget", help="remove a member's questions, votes and reports (quotes and moderation stay, pseudonymised)")
-    forget.add_argument("user_id", metavar="USER_ID", help="the member's Discord user id")
-    expire = views.add_parser("expire", help="remove member data older than STORYBOT_RETENTION_DAYS (or --days) now")
-    expire.add_argument("--days", type=float, help="instead of STORYBOT_RETENTION_DAYS")
+    forget = views.add_parser("forget", help="remove a member's questions, votes and reports (quotes and "
+                                             "moderation stay, pseudonymised)")
+    forget.add_argument("user_id", help="the member's Discord id")
+    expire = views.add_parser("expire", help="remove every member's questions and feedback older than DAYS")
+    expire.add_argument("days", type=_days, help="how many days to keep")
     for view in (listing, show, reported, stats, check, export, forget):
         view.add_argument("--guild", metavar="ID", help="only what that server's moderators see (default: everything)")
     audit.set_defaults(func=cmd_audit)

@@ -14,13 +14,13 @@ bot/store/errors.py.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Callable, Protocol
 
 if TYPE_CHECKING:
     from retrieval.answer import Answer
     from retrieval.index import HiddenSpan
 
-    from bot.store.values import AuditEntry, AuditStats, GuildHide, Moderation
+    from bot.store.values import AuditEntry, AuditStats, Forgotten, GuildHide, GuildSettings, MemberData, Moderation
 
 
 @dataclass(frozen=True)
@@ -66,11 +66,15 @@ class Asker:
 class AuditStore(Protocol):
     """One interface, two backends. Every method is a coroutine; errors are AuditError subclasses."""
 
-    async def close(self) -> None: ...
+    async def close(self) -> None:
+        """Flush the backlog (values.BACKLOG_FLUSH_SECONDS at most; what is left is logged at ERROR), close."""
 
     # -- answers ---------------------------------------------------------------------------
-    async def record_answer(self, answer: "Answer", asker: Asker) -> int:
-        """Store the answer (status, reason, quotes) in one transaction; return its audit id."""
+    async def record_answer(self, answer: "Answer", asker: Asker) -> int | None:
+        """Store the answer (status, reason, quotes) in one transaction; return its audit id. None when
+        the store refuses writes for now (locked, restarting): the answer waits, in order, in a bounded
+        in-process backlog, retried while the process lives and flushed by close(); AuditBacklogFull
+        when that backlog is full. Nothing is dropped without an ERROR naming the question."""
 
     async def get(self, scope: Scope, audit_id: int) -> "AuditEntry":
         """The entry; UnknownAuditId when it does not exist *or is outside the scope*."""
@@ -113,3 +117,32 @@ class AuditStore(Protocol):
     async def moderation(self, scope: Scope, limit: int = 20) -> list["Moderation"]:
         """Hide and unhide records in the scope, newest first; the operator's global ones only in
         `Scope.operator()`."""
+
+    async def moderate_globally(self, action: str, span: "HiddenSpan", *, reason: str | None,
+                                apply: Callable[[], bool], undo: Callable[[], None] | None = None,
+                                user_id: str | None = None, user_name: str | None = None) -> int | None:
+        """The operator's hide/unhide for every server: the record is inserted, `apply()` (the
+        hidden.yaml change, run in a thread) runs, and the record commits only if it returned True;
+        False (nothing to change) rolls back and returns None; an error rolls back and is raised; a
+        failed commit calls `undo()`. One call at a time across processes (and machines)."""
+
+    # -- per-server settings ---------------------------------------------------------------
+    async def guild_settings(self, guild_id: str) -> "GuildSettings":
+        """That guild's settings, the defaults until it saves some."""
+
+    async def save_guild_settings(self, scope: Scope, settings: "GuildSettings", *, user_id: str | None = None,
+                                  user_name: str | None = None) -> "GuildSettings":
+        """Validate (BadGuildSetting naming the value) and store, all at once; NeedsGuildScope outside one."""
+
+    # -- members' data ---------------------------------------------------------------------
+    async def mydata(self, scope: Scope, user_id: str) -> "MemberData":
+        """What the store holds about a member in the scope: questions, answers to their messages,
+        votes and reports, moderation actions."""
+
+    async def forget(self, scope: Scope, user_id: str) -> "Forgotten":
+        """Remove their questions (and messages used as questions), votes and reports in the scope;
+        quotes and moderation stay, under a pseudonym."""
+
+    async def delete_older_than(self, days: float) -> "Forgotten":
+        """Retention: every member's questions and feedback older than `days`, in every guild."""
+

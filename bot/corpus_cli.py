@@ -17,7 +17,7 @@ from retrieval.index import HiddenSpan
 
 from bot import progress
 from bot.recording import current_user
-from bot.store import open_store
+from bot.store import AuditError, open_store
 from bot.settings import Settings
 
 
@@ -121,7 +121,10 @@ async def _moderate(settings: Settings, action: str, span: HiddenSpan, reason: s
             folder.unlink(missing_ok=True)
         else:
             tmp = folder.with_name(f".{HIDDEN_FILE}.undo")
-            tmp.write_bytes(before)
+            with open(tmp, "wb") as handle:
+                handle.write(before)
+                handle.flush()
+                os.fsync(handle.fileno())
             os.replace(tmp, folder)
 
     audit = await open_store(settings.db)
@@ -136,7 +139,12 @@ def cmd_hide(args: argparse.Namespace, settings: Settings) -> int:
     corpus = load_corpus(settings.corpus)
     entry = HiddenEntry(args.doc_id, args.start, args.end, args.reason, by=current_user(), at=datetime.now(timezone.utc).isoformat())
     check_span(corpus, args.doc_id, args.start, args.end)  # a bad span is refused before the log is opened
-    added = asyncio.run(_moderate(settings, "hide", entry.span, args.reason, lambda: hide(settings.corpus, corpus, entry)))
+    try:
+        added = asyncio.run(_moderate(settings, "hide", entry.span, args.reason,
+                                      lambda: hide(settings.corpus, corpus, entry)))
+    except AuditError as exc:
+        print(f"storybot: nothing was hidden, because the audit log cannot record it: {exc}", file=sys.stderr)
+        return 1
     text = corpus.article(args.doc_id).body[args.start : args.end]
     print(f"{args.doc_id}[{args.start}:{args.end}] {'is now hidden' if added is not None else 'was already hidden'}: {text[:120]!r}")
     return 0
@@ -144,8 +152,12 @@ def cmd_hide(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_unhide(args: argparse.Namespace, settings: Settings) -> int:
     span = HiddenSpan(args.doc_id, args.start, args.end)
-    removed = asyncio.run(_moderate(settings, "unhide", span, args.reason,
-                                    lambda: unhide(settings.corpus, args.doc_id, args.start, args.end) is not None))
+    try:
+        removed = asyncio.run(_moderate(settings, "unhide", span, args.reason,
+                                        lambda: unhide(settings.corpus, args.doc_id, args.start, args.end) is not None))
+    except AuditError as exc:
+        print(f"storybot: nothing was unhidden, because the audit log cannot record it: {exc}", file=sys.stderr)
+        return 1
     if removed is None:
         print(f"storybot: {args.doc_id}[{args.start}:{args.end}] is not hidden; hidden spans are listed in "
               f"{_shown(settings.corpus / HIDDEN_FILE)}", file=sys.stderr)

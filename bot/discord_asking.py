@@ -19,7 +19,7 @@ from bot.store import AuditError
 from bot.audit_store import Asker, AuditStore
 from bot.discord_feedback import Feedback
 from bot.discord_replies import SHUTTING_DOWN, defer_private, defer_public, reply
-from bot.discord_settings import ServerSettings
+from bot.discord_settings import ServerSettings, answers_public_in
 from bot.paging import Pager
 from bot.service import AnswerService
 
@@ -103,7 +103,7 @@ class Asking:
             await reply(interaction, SHUTTING_DOWN)
             return
         settings = await self.servers.before_acknowledging(interaction.guild_id) if self.servers else None
-        public = settings is None or settings.answers_public_in(interaction.channel_id)
+        public = settings is None or answers_public_in(settings, interaction.channel_id)
         if message is not None:
             public = public and settings is not None and settings.find_sources_public
         server_cooldown = settings.cooldown_seconds if settings is not None else None

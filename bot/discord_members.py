@@ -15,7 +15,7 @@ from discord import app_commands
 from bot import embeds
 from bot.audit_store import AuditStore, Scope
 from bot.discord_replies import ERROR_MESSAGE, defer_private, reply
-from bot.store.community import MemberData
+from bot.store.values import MemberData
 
 log = logging.getLogger(__name__)
 
@@ -38,23 +38,22 @@ def retention_text(days: float | None) -> str:
 
 
 def member_text(data: MemberData, place: str, retention_days: float | None) -> str:
-    if not data.questions and not data.feedback and not data.moderation_actions:
+    if not (data.questions or data.from_their_messages or data.feedback or data.moderation):
         return f"storybot keeps nothing about you in {place}."
     lines = [f"In {place}, storybot keeps:"]
-    asked = [q for q in data.questions if q.why == "asked"]
-    yours = [q for q in data.questions if q.why != "asked"]
-    lines.append(f"• {len(asked)} question(s) you asked, with the answers' quotes")
-    if yours:
-        lines.append(f"• {len(yours)} question(s) others made of your messages with \"Find sources\"")
+    lines.append(f"• {len(data.questions)} question(s) you asked, with the answers' quotes")
+    if data.from_their_messages:
+        lines.append(f"• {len(data.from_their_messages)} question(s) others made of your messages with \"Find sources\"")
     kinds = [f.kind for f in data.feedback]
     lines.append(f"• {kinds.count('helpful')} Helpful and {kinds.count('not_helpful')} Not helpful vote(s), "
                  f"{kinds.count('report')} report(s)")
-    if data.moderation_actions:
-        lines.append(f"• {data.moderation_actions} moderation action(s) you took (these stay, under a pseudonym)")
-    if data.questions:
+    if data.moderation:
+        lines.append(f"• {len(data.moderation)} moderation action(s) you took (these stay, under a pseudonym)")
+    shown = sorted((*data.questions, *data.from_their_messages), key=lambda e: e.id)[-SHOWN_QUESTIONS:]
+    if shown:
         lines.append("\nLatest questions:")
-        for q in data.questions[-SHOWN_QUESTIONS:]:
-            lines.append(f"#{q.audit_id} · {q.created_at[:10]} · {embeds.shorten(embeds.safe(q.question), 120)}")
+        for entry in shown:
+            lines.append(f"#{entry.id} · {entry.created_at[:10]} · {embeds.shorten(embeds.safe(entry.question), 120)}")
     lines.append("\n" + retention_text(retention_days))
     return embeds.shorten("\n".join(lines), embeds.DESCRIPTION_LIMIT)
 
@@ -67,7 +66,7 @@ class Members:
 
     async def mydata(self, interaction: discord.Interaction) -> None:
         await defer_private(interaction)
-        data = await self.store.member_data(scope_of(interaction), interaction.user.id)
+        data = await self.store.mydata(scope_of(interaction), str(interaction.user.id))
         embed = discord.Embed(colour=embeds.COLOUR, title="What storybot keeps about you",
                               description=member_text(data, where(interaction), self.retention_days))
         await reply(interaction, embed=embed)
@@ -84,7 +83,7 @@ class Members:
             await reply(interaction, "Only the member who asked can confirm this.")
             return
         await interaction.response.defer()
-        forgotten = await self.store.forget_member(scope_of(interaction), interaction.user.id)
+        forgotten = await self.store.forget(scope_of(interaction), str(interaction.user.id))
         text = (f"Done: {forgotten.questions} question(s) and {forgotten.feedback} vote(s) or report(s) removed "
                 f"in {where(interaction)}.")
         await interaction.edit_original_response(content=text, view=None)
@@ -133,7 +132,7 @@ async def expire_periodically(store: AuditStore, days: float, every: float = SWE
 
     while True:
         try:
-            done = await store.expire_member_data(days)
+            done = await store.delete_older_than(days)
             if done.questions or done.feedback:
                 log.info("retention (%g days): removed %d question(s), %d vote(s)/report(s)", days, done.questions,
                          done.feedback)

@@ -18,7 +18,8 @@ from discord import app_commands
 from bot import embeds
 from bot.audit_store import AuditStore, Scope
 from bot.discord_replies import defer_private, reply
-from bot.store.community import BadGuildSetting, GuildSettings
+from bot.store.errors import BadGuildSetting
+from bot.store.values import MAX_COOLDOWN_SECONDS, GuildSettings
 
 log = logging.getLogger(__name__)
 
@@ -69,11 +70,12 @@ class ServerSettings:
         except asyncio.TimeoutError:
             log.warning("settings of guild %s not read within %.1f s; answering with the last known", guild_id, within)
             cached = self._cache.get(str(guild_id))
-            return cached[1] if cached else GuildSettings(str(guild_id), public_channels=(NO_CHANNEL,))
+            return cached[1] if cached else GuildSettings(public_channels=frozenset({NO_CHANNEL}))
 
-    async def save(self, settings: GuildSettings, user_id: int) -> GuildSettings:
-        saved = await self.store.save_guild_settings(Scope.guild(settings.guild_id), settings, user_id=user_id)
-        self._cache[saved.guild_id] = (time.monotonic(), saved)
+    async def save(self, guild_id: int, settings: GuildSettings, user: discord.abc.User) -> GuildSettings:
+        saved = await self.store.save_guild_settings(Scope.guild(guild_id), settings, user_id=str(user.id),
+                                                     user_name=str(user))
+        self._cache[str(guild_id)] = (time.monotonic(), saved)
         return saved
 
     async def cooldown(self, guild_id: int | None) -> float:
@@ -81,6 +83,11 @@ class ServerSettings:
         if settings is None or settings.cooldown_seconds is None:
             return self.default_cooldown
         return settings.cooldown_seconds
+
+
+def answers_public_in(settings: GuildSettings, channel_id: int | str | None) -> bool:
+    """No public channel listed: public everywhere (the default); else only in those listed."""
+    return not settings.public_channels or (channel_id is not None and str(channel_id) in settings.public_channels)
 
 
 def cannot_post(channel: discord.abc.GuildChannel) -> str | None:
@@ -95,18 +102,16 @@ def cannot_post(channel: discord.abc.GuildChannel) -> str | None:
 
 
 def settings_text(settings: GuildSettings, default_cooldown: float) -> str:
-    public = ", ".join(f"<#{c}>" for c in settings.public_channels) or "every channel"
+    public = ", ".join(f"<#{c}>" for c in sorted(settings.public_channels)) or "every channel"
     cooldown = (f"{settings.cooldown_seconds:g} s" if settings.cooldown_seconds is not None
                 else f"{default_cooldown:g} s (the bot's default)")
-    modlog = f"<#{settings.modlog_channel_id}>" if settings.modlog_channel_id else "none (reports wait in /audit reported)"
+    modlog = f"<#{settings.mod_log_channel}>" if settings.mod_log_channel else "none (reports wait in /audit reported)"
     lines = [
         f"**Answers are public in:** {public} (elsewhere only the asker sees them)",
         f"**Member cooldown:** {cooldown} between questions",
         f"**Mod-log channel:** {modlog}",
         f"**\"Find sources\" answers:** {'public' if settings.find_sources_public else 'only the asker sees them'}",
     ]
-    if settings.updated_by:
-        lines.append(f"Last changed by <@{settings.updated_by}> at {settings.updated_at}")
     return "\n".join(lines)
 
 
@@ -134,7 +139,7 @@ class SettingsGroup(app_commands.Group):
         current = await self.servers.get(interaction.guild_id)
         assert current is not None  # guild-only group
         try:
-            saved = await self.servers.save(dataclasses.replace(current, **changes), interaction.user.id)
+            saved = await self.servers.save(interaction.guild_id, dataclasses.replace(current, **changes), interaction.user)
         except BadGuildSetting as exc:
             await reply(interaction, f"Not changed: {exc}.")
             return
@@ -161,7 +166,7 @@ class SettingsGroup(app_commands.Group):
         if not await self._postable(interaction, channel):
             return
         current = await self.servers.get(interaction.guild_id)
-        channels = tuple(dict.fromkeys((*current.public_channels, str(channel.id))))
+        channels = current.public_channels | {str(channel.id)}
         await self._change(interaction, f"Answers are now public in {channel.mention}.", public_channels=channels)
 
     @app_commands.command(name="public-remove", description="Stop answering in public in this channel")
@@ -170,29 +175,29 @@ class SettingsGroup(app_commands.Group):
         if str(channel.id) not in current.public_channels:
             await reply(interaction, f"{channel.mention} was not one of the public channels; nothing changed.")
             return
-        channels = tuple(c for c in current.public_channels if c != str(channel.id))
+        channels = current.public_channels - {str(channel.id)}
         note = "" if channels else " No channel is listed now, so answers are public everywhere again."
         await self._change(interaction, f"{channel.mention} is no longer a public channel.{note}", public_channels=channels)
 
     @app_commands.command(name="public-everywhere", description="Answer in public in every channel (the default)")
     async def public_everywhere(self, interaction: discord.Interaction) -> None:
-        await self._change(interaction, "Answers are public in every channel.", public_channels=())
+        await self._change(interaction, "Answers are public in every channel.", public_channels=frozenset())
 
     @app_commands.command(name="cooldown", description="Seconds a member waits between questions")
-    @app_commands.describe(seconds="0 to 21600; leave out to use the bot's default")
+    @app_commands.describe(seconds="0 to 3600; leave out to use the bot's default")
     async def cooldown(self, interaction: discord.Interaction,
-                       seconds: app_commands.Range[float, 0, 21600] | None = None) -> None:
+                       seconds: app_commands.Range[float, 0.0, MAX_COOLDOWN_SECONDS] | None = None) -> None:
         await self._change(interaction, "Cooldown changed.", cooldown_seconds=seconds)
 
     @app_commands.command(name="modlog", description="Where reports are posted for moderators; leave out to turn off")
     async def modlog(self, interaction: discord.Interaction, channel: discord.TextChannel | None = None) -> None:
         if channel is None:
             await self._change(interaction, "Reports are no longer posted; they wait in /audit reported.",
-                               modlog_channel_id=None)
+                               mod_log_channel=None)
             return
         if not await self._postable(interaction, channel):
             return
-        await self._change(interaction, f"Reports will be posted in {channel.mention}.", modlog_channel_id=str(channel.id))
+        await self._change(interaction, f"Reports will be posted in {channel.mention}.", mod_log_channel=str(channel.id))
 
     @app_commands.command(name="find-sources", description="Whether \"Find sources\" answers are public or only for the asker")
     async def find_sources(self, interaction: discord.Interaction, public: bool) -> None:

@@ -58,13 +58,13 @@ class ModLog:
         """Post the report in the server's mod-log channel, if it has one the bot can post in."""
         guild = interaction.guild
         settings = await self.servers.get(interaction.guild_id)
-        if guild is None or settings is None or settings.modlog_channel_id is None:
+        if guild is None or settings is None or settings.mod_log_channel is None:
             return
-        channel = guild.get_channel(int(settings.modlog_channel_id))
+        channel = guild.get_channel(int(settings.mod_log_channel))
         problem = "it no longer exists" if channel is None else cannot_post(channel)
         if problem:
             log.warning("report on answer %s not posted in guild %s's mod-log channel %s: %s", audit_id, guild.id,
-                        settings.modlog_channel_id, problem)
+                        settings.mod_log_channel, problem)
             return
         entry = await self.store.get(Scope.guild(guild.id), audit_id)
         await channel.send(embed=report_embed(entry, reason, str(interaction.user)), view=self.view(entry, report_id))

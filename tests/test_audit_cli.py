@@ -102,3 +102,32 @@ def test_a_postgresql_url_in_storybot_db_is_passed_on_unchanged(tmp_path):
     url = "postgresql://storybot:s3cret@db.example:5432/storybot?sslmode=require"
     assert from_env({"STORYBOT_DB": url}, tmp_path).db == url
     assert from_env({"STORYBOT_DB": "logs/audit.db"}, tmp_path).db == tmp_path / "logs" / "audit.db"
+
+
+def test_forget_a_member_from_the_command_line(workdir, store_location, capsys, monkeypatch):
+    monkeypatch.setenv("STORYBOT_DB", store_location)
+
+    async def asked():
+        store = await open_store(store_location)
+        try:
+            first = await store.record_answer(answer("my private question"), in_guild("111", "13"))
+            await store.record_answer(answer("asked in 222"), in_guild("222", "13"))
+            await store.record_report(Scope.guild("111"), first, user_id="13", user_name="m13", reason="mine")
+        finally:
+            await store.close()
+
+    asyncio.run(asked())
+    code, out, _ = run(capsys, "audit", "forget", "13", "--guild", "111")
+    assert code == 0 and "1 questions removed, 1 votes and reports deleted" in out
+    exported = run(capsys, "audit", "export")[1]
+    assert "my private question" not in exported and "asked in 222" in exported
+    assert run(capsys, "audit", "forget", "13")[0] == 0
+    assert "asked in 222" not in run(capsys, "audit", "export")[1]
+
+
+@pytest.mark.parametrize("days", ["0", "-3", "soon"])
+def test_expire_wants_a_number_of_days(filled, capsys, days):
+    with pytest.raises(SystemExit):
+        main(["audit", "expire", days])
+    assert "days" in capsys.readouterr().err
+    assert run(capsys, "audit", "expire", "30")[1] == "removed what members left before 30 days ago: 0 questions, 0 votes and reports\n"

@@ -186,7 +186,7 @@ async def test_settings_are_for_manage_server_validated_kept_across_a_restart_an
         fake, "modlog", [channel_option("channel", MODLOG)], channels=(MODLOG,))
     await settings_cmd(fake, "cooldown", [{"name": "seconds", "type": 10, "value": 0.5}])
     await settings_cmd(fake, "find-sources", [{"name": "public", "type": 5, "value": True}])
-    assert (await world.store.guild_settings(str(GUILD_B))).public_channels == ()  # B's own are untouched
+    assert (await world.store.guild_settings(str(GUILD_B))).public_channels == frozenset()  # B's own are untouched
 
     await world.stop()
     await world.start()  # a restart: a new client, the store opened again from its file
@@ -384,20 +384,20 @@ async def test_a_list_of_60_articles_pages_through_all_60(tmp_path, listing):
 
 @pytest.mark.asyncio
 async def test_a_busy_store_never_delays_the_acknowledgement_and_answers_go_private_meanwhile(tmp_path):
-    from bot.discord_settings import ServerSettings
-    from bot.store.community import GuildSettings
+    from bot.discord_settings import ServerSettings, answers_public_in
+    from bot.store import GuildSettings
 
     store = await open_store(tmp_path / "audit.db")
     try:
-        await store.save_guild_settings(Scope.guild(GUILD_A), GuildSettings(str(GUILD_A), public_channels=(str(PUBLIC),)))
+        await store.save_guild_settings(Scope.guild(GUILD_A), GuildSettings(public_channels=frozenset({str(PUBLIC)})))
         servers = ServerSettings(store, default_cooldown=10)
         async with store._lock:  # another write holds the store, as a busy SQLite file does
             started = asyncio.get_running_loop().time()
             meanwhile = await servers.before_acknowledging(GUILD_A, within=0.2)
             assert asyncio.get_running_loop().time() - started < 0.5
-        assert not meanwhile.answers_public_in(PUBLIC) and not meanwhile.answers_public_in(CHANNEL_ID)
+        assert not answers_public_in(meanwhile, PUBLIC) and not answers_public_in(meanwhile, CHANNEL_ID)
         await asyncio.sleep(0.1)  # the read went on once the store was free, and filled the cache
         known = await servers.before_acknowledging(GUILD_A, within=0.2)
-        assert known.answers_public_in(PUBLIC) and not known.answers_public_in(CHANNEL_ID)
+        assert answers_public_in(known, PUBLIC) and not answers_public_in(known, CHANNEL_ID)
     finally:
         await store.close()

@@ -123,12 +123,10 @@ def test_audit_forget_removes_a_member_everywhere_from_the_export(tmp_path, monk
                           Asker("2", "7", "444", "stayer", "slash")))
     assert main(["audit", "forget", "333"]) == 0
     out = capsys.readouterr().out
-    assert "forgot user 333 in every server and the DMs: 2 question(s)" in out
+    assert "forgot member 333 in every server and the DMs: 2 questions removed" in out
     assert main(["audit", "export"]) == 0
     questions = [json.loads(line)["question"] for line in capsys.readouterr().out.splitlines()]
     assert questions[2] == "question 2 from 444" and not any("333" in q for q in questions)
-    assert main(["audit", "forget", "someone"]) == 1
-    assert "'someone' is not a Discord user id" in capsys.readouterr().err
 
 
 @pytest.mark.asyncio

@@ -5,11 +5,13 @@ import asyncio
 import dataclasses
 import hashlib
 import json
+import re
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bot.store import (REPORTS_PER_MEMBER_PER_DAY, AuditEntry, AuditQuote, AuditStats, Feedback, NeedsGuildScope,
+from bot.store import (REPORTS_PER_MEMBER_PER_DAY, BadGuildSetting, Forgotten, GuildSettings, MemberData, AuditEntry, AuditQuote, AuditStats, Feedback, NeedsGuildScope,
                        ReportLimitReached, SpanAlreadyHidden, SpanNotHidden, UnknownAuditId, BadSpan)
 from retrieval.answer import Status
 from retrieval.index import HiddenSpan
@@ -315,3 +317,186 @@ async def test_export_is_json_with_quotes_and_feedback_oldest_first(store):
     assert [(f["kind"], f["user_name"], f["reason"]) for f in row["feedback"]] == [("report", "bea", "wrong date")]
     assert (exported[1]["quotes"], exported[1]["feedback"]) == ([], [])
     assert set(row) == {field.name for field in dataclasses.fields(AuditEntry)}
+
+
+async def test_invalid_text_is_kept_with_a_replacement_character_not_lost(store):
+    # What `printf 'why \xff revoked' | storybot ask -` reads, and what a broken client can send.
+    audit_id = await store.record_answer(answer("why \udcff revoked \ud800?"), in_guild(user_id="1"))
+    await store.record_report(A, audit_id, user_id="1", user_name="bad\udcffname", reason="odd \udcff")
+    entry = await store.get(A, audit_id)
+    assert entry.question == "why \ufffd revoked \ufffd?"
+    assert (entry.feedback[0].user_name, entry.feedback[0].reason) == ("bad\ufffdname", "odd \ufffd")
+
+
+# The operator's global hide: the file change and its record together, one process at a time
+
+
+async def test_a_global_hide_is_recorded_for_the_operator_only(store):
+    record_id = await store.moderate_globally("hide", SPAN, reason="legal request", apply=lambda: True,
+                                              user_name="operator")
+    [record] = await store.moderation(OPERATOR)
+    assert (record.id, record.action, record.guild_id, record.reason, record.user_name) == (
+        record_id, "hide", None, "legal request", "operator")
+    assert await store.moderation(A) == [] and await store.moderation(DMS) == []
+
+
+async def test_a_global_hide_that_changes_nothing_or_fails_leaves_no_record(store):
+    assert await store.moderate_globally("hide", SPAN, reason="again", apply=lambda: False) is None
+
+    def broken() -> bool:
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError, match="No space left"):
+        await store.moderate_globally("unhide", SPAN, reason="x", apply=broken)
+    assert await store.moderation(OPERATOR) == []
+
+
+async def test_global_hides_from_two_processes_take_turns(store, store_location):
+    """Each apply reads a list, waits, and writes it back: without the lock, hides would be lost."""
+    from bot.store import open_store
+
+    hidden: list[int] = []
+
+    def read_modify_write(n: int):
+        def apply() -> bool:
+            seen = list(hidden)
+            time.sleep(0.02)
+            hidden[:] = [*seen, n]
+            return True
+        return apply
+
+    other = await open_store(store_location)  # another process's connection (its own pool)
+    try:
+        await asyncio.gather(*(
+            (store if n % 2 else other).moderate_globally("hide", HiddenSpan("doc", n, n + 1), reason=f"r{n}",
+                                                          apply=read_modify_write(n))
+            for n in range(10)))
+    finally:
+        await other.close()
+    assert sorted(hidden) == list(range(10))
+    assert len(await store.moderation(OPERATOR)) == 10
+
+
+# Per-server settings
+
+
+async def test_a_servers_settings_are_its_own_and_come_back_as_saved(store):
+    assert await store.guild_settings("111") == GuildSettings()
+    saved = await store.save_guild_settings(A, GuildSettings(frozenset({555, "556"}), 30, 777, True),
+                                            user_id=9, user_name="admin")
+    assert saved == GuildSettings(frozenset({"555", "556"}), 30.0, "777", True)
+    assert await store.guild_settings("111") == saved
+    assert await store.guild_settings(222) == GuildSettings()
+    changed = dataclasses.replace(saved, public_channels=frozenset(), mod_log_channel=None)
+    await store.save_guild_settings(A, changed)
+    assert await store.guild_settings("111") == changed
+
+
+@pytest.mark.parametrize("settings, named", [
+    (GuildSettings(cooldown_seconds=-1), "cooldown_seconds: -1"),
+    (GuildSettings(cooldown_seconds=86400), "cooldown_seconds: 86400"),
+    (GuildSettings(cooldown_seconds=float("nan")), "cooldown_seconds: nan"),
+    (GuildSettings(public_channels=frozenset({"general"})), "public_channels: 'general'"),
+    (GuildSettings(public_channels=frozenset(str(n) for n in range(1, 27))), "public_channels: 26"),
+    (GuildSettings(mod_log_channel="-5"), "mod_log_channel: '-5'"),
+    (GuildSettings(find_sources_public="yes"), "find_sources_public: 'yes'"),
+])
+async def test_a_setting_it_cannot_take_is_refused_by_name_and_nothing_changes(store, settings, named):
+    await store.save_guild_settings(A, GuildSettings(cooldown_seconds=5))
+    with pytest.raises(BadGuildSetting, match=re.escape(named)):
+        await store.save_guild_settings(A, settings)
+    assert await store.guild_settings("111") == GuildSettings(cooldown_seconds=5.0)
+
+
+@pytest.mark.parametrize("scope", [OPERATOR, DMS])
+async def test_settings_belong_to_a_server(store, scope):
+    with pytest.raises(NeedsGuildScope):
+        await store.save_guild_settings(scope, GuildSettings())
+
+
+async def test_settings_survive_a_restart(store, store_location):
+    from bot.store import open_store
+
+    await store.save_guild_settings(A, GuildSettings(frozenset({"555"}), 12.5, "777", False))
+    reopened = await open_store(store_location)
+    try:
+        assert await reopened.guild_settings("111") == GuildSettings(frozenset({"555"}), 12.5, "777", False)
+    finally:
+        await reopened.close()
+
+
+# Members' data
+
+
+async def a_members_trail(store) -> dict[str, int]:
+    """Member 13 asks twice in A and once in B, votes and reports in A, hides as a moderator in A;
+    member 14 runs "Find sources" on a message 13 wrote, and reports too."""
+    ids = {
+        "asked": await store.record_answer(answer("who jailed him?"), in_guild("111", "13")),
+        "asked_again": await store.record_answer(answer("why revoked?", status=Status.UNCERTAIN,
+                                                        reason="says nothing of why"), in_guild("111", "13")),
+        "in_b": await store.record_answer(answer("asked in B"), in_guild("222", "13")),
+        "their_message": await store.record_answer(
+            answer("Amnesty called Navalny a racist!"),
+            in_guild("111", "14", source="message", message_id="5551", message_author_id="13")),
+        "other": await store.record_answer(answer("someone else's question"), in_guild("111", "14")),
+    }
+    await store.record_vote(A, ids["other"], kind="helpful", user_id="13", user_name="member13")
+    await store.record_report(A, ids["other"], user_id="13", user_name="member13", reason="my own words here")
+    await store.record_report(A, ids["asked"], user_id="14", user_name="member14", reason="wrong")
+    await store.hide(A, SPAN, reason="legal", answer_id=ids["other"], user_id="13", user_name="member13")
+    return ids
+
+
+async def test_mydata_shows_a_member_what_is_kept_about_them_in_that_server(store):
+    ids = await a_members_trail(store)
+    data = await store.mydata(A, "13")
+    assert [e.id for e in data.questions] == [ids["asked"], ids["asked_again"]]
+    assert [e.id for e in data.from_their_messages] == [ids["their_message"]]
+    assert [(f.answer_id, f.kind, f.reason) for f in data.feedback] == [
+        (ids["other"], "helpful", None), (ids["other"], "report", "my own words here")]
+    assert [(m.action, m.answer_id) for m in data.moderation] == [("hide", ids["other"])]
+    assert [e.id for e in (await store.mydata(B, "13")).questions] == [ids["in_b"]]
+    assert len((await store.mydata(OPERATOR, "13")).questions) == 3
+
+
+async def test_forget_removes_a_members_questions_votes_and_reports_in_that_server_only(store):
+    ids = await a_members_trail(store)
+    forgotten = await store.forget(A, "13")
+    assert forgotten == Forgotten(questions=3, feedback=2, moderation=2)
+
+    exported = json.dumps(await store.export(A))
+    for trace in ("who jailed him?", "why revoked?", "says nothing of why", "racist", "my own words here",
+                  '"13"', "member13"):
+        assert trace not in exported
+    asked = await store.get(A, ids["asked"])
+    assert (asked.question, asked.user_id, asked.quotes[0].text) == ("", None, BODY[slice(*FIRST)])
+    assert asked.user_name.startswith("forgotten-")
+    # Others' records stay: 14's report on 13's question, 14's "Find sources" (without 13's words).
+    assert [(f.user_id, f.reason) for f in asked.feedback] == [("14", "wrong")]
+    theirs = await store.get(A, ids["their_message"])
+    assert (theirs.user_id, theirs.message_id, theirs.message_author_id, theirs.question) == ("14", "5551", None, "")
+    [record] = await store.moderation(A)
+    assert (record.user_id, record.user_name, record.answer_id) == (None, asked.user_name, ids["other"])
+    assert (await store.guild_hides("111"))[0].user_name == asked.user_name
+    # Server B was not asked to forget.
+    assert (await store.get(B, ids["in_b"])).question == "asked in B"
+    assert await store.mydata(A, "13") == MemberData("13", (), (), (), ())
+    assert (await store.stats(A)).most_asked[0][0] != "who jailed him?"
+
+
+async def test_retention_removes_every_members_older_questions_and_feedback(store, monkeypatch):
+    from bot.store import values
+
+    ids = await a_members_trail(store)
+    assert await store.delete_older_than(1) == Forgotten(0, 0, 0)  # all of it is from today
+    later = datetime.now(timezone.utc) + timedelta(days=2)
+    monkeypatch.setattr(values, "datetime", type("Later", (datetime,), {"now": staticmethod(lambda tz=None: later)}))
+    forgotten = await store.delete_older_than(1)
+    assert forgotten == Forgotten(questions=5, feedback=3, moderation=0)
+    exported = await store.export(OPERATOR)
+    assert {row["question"] for row in exported} == {""} and all(row["user_id"] is None for row in exported)
+    assert all(row["feedback"] == [] and row["quotes"] for row in exported)
+    assert len(await store.moderation(OPERATOR)) == 1
+    with pytest.raises(ValueError, match="retention of 0 days"):
+        await store.delete_older_than(0)

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import os
 
-from bot.store.errors import (AuditError, AuditSchemaTooNew, AuditUnavailable, AuditWriteFailed, BadSpan,
-                              NeedsGuildScope, ReportLimitReached, SpanAlreadyHidden, SpanNotHidden, UnknownAuditId)
+from bot.store.errors import (AuditBacklogFull, AuditError, AuditSchemaTooNew, AuditUnavailable, AuditWriteFailed,
+                              BadGuildSetting, BadSpan, NeedsGuildScope, ReportLimitReached, SpanAlreadyHidden,
+                              SpanNotHidden, UnknownAuditId)
 from bot.store.values import (FEEDBACK_KINDS, MAX_REASON_CHARS, MODERATION_ACTIONS, REPORT_WINDOW_HOURS,
                               REPORTS_PER_MEMBER_PER_DAY, VOTE_KINDS, AuditEntry, AuditQuote, AuditStats, Feedback,
-                              GuildHide, Moderation, QuoteCheck, sha256_text, verify)
+                              Forgotten, GuildHide, GuildSettings, MemberData, MemberFeedback, Moderation, QuoteCheck,
+                              sha256_text, verify)
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
@@ -39,6 +41,7 @@ __all__ = [
     "open_store", "is_postgres", "AuditEntry", "AuditQuote", "AuditStats", "Feedback", "GuildHide", "Moderation",
     "QuoteCheck", "verify", "sha256_text", "AuditError", "AuditUnavailable", "AuditSchemaTooNew",
     "AuditWriteFailed", "UnknownAuditId", "ReportLimitReached", "SpanAlreadyHidden", "SpanNotHidden", "BadSpan",
-    "NeedsGuildScope", "FEEDBACK_KINDS", "VOTE_KINDS", "MODERATION_ACTIONS", "MAX_REASON_CHARS",
+    "NeedsGuildScope", "AuditBacklogFull", "BadGuildSetting", "GuildSettings", "MemberData", "MemberFeedback",
+    "Forgotten", "FEEDBACK_KINDS", "VOTE_KINDS", "MODERATION_ACTIONS", "MAX_REASON_CHARS",
     "REPORTS_PER_MEMBER_PER_DAY", "REPORT_WINDOW_HOURS",
 ]

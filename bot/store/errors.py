@@ -38,6 +38,16 @@ class AuditWriteFailed(AuditError, RuntimeError):
         self.attempts = attempts
 
 
+class AuditBacklogFull(AuditWriteFailed):
+    """The store has been refusing writes for so long that the answers waiting for it fill the backlog."""
+
+    def __init__(self, path: object, error: BaseException, capacity: int) -> None:
+        super().__init__(path, error, 1)
+        self.args = (f"could not write to the audit log {path}, and {capacity} answers already wait for it: "
+                     f"{error}",)
+        self.capacity = capacity
+
+
 class UnknownAuditId(AuditError, LookupError):
     """No answer with that audit id, or none the caller's scope may see (the same to the caller)."""
 
@@ -84,3 +94,11 @@ class NeedsGuildScope(AuditError, ValueError):
     def __init__(self, what: str) -> None:
         super().__init__(f"{what} needs one server's scope: the operator hides for every server with "
                          "`storybot corpus hide`")
+
+
+class BadGuildSetting(AuditError, ValueError):
+    """A per-server setting with a value it cannot take."""
+
+    def __init__(self, name: str, value: object, expected: str) -> None:
+        super().__init__(f"{name}: {value!r} is not allowed; expected {expected}")
+        self.name, self.value, self.expected = name, value, expected

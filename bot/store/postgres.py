@@ -22,10 +22,12 @@ import asyncpg
 from bot.audit_store import Asker, Scope
 from bot.store import rows as R
 from bot.store.postgres_community import MIGRATION as POSTGRES_COMMUNITY_MIGRATION, PostgresCommunity
+from bot.store.backlog import Backlog, BacklogPolicy
 from bot.store.errors import (AuditSchemaTooNew, AuditUnavailable, AuditWriteFailed, ReportLimitReached,
                               SpanAlreadyHidden, SpanNotHidden, UnknownAuditId)
 from bot.store.values import (MOST_ASKED, REPORT_WINDOW_HOURS, REPORTS_PER_MEMBER_PER_DAY, AuditEntry, AuditStats,
-                              GuildHide, Moderation, as_json, clamp, now, since, text_id, trimmed)
+                              Forgotten, GuildHide, GuildSettings, MemberData, Moderation, as_json, clamp, now,
+                              since, storable, text_id, trimmed)
 
 if TYPE_CHECKING:
     from retrieval.answer import Answer
@@ -138,6 +140,22 @@ MIGRATIONS: tuple[str, ...] = (
     UPDATE answers SET question_key = lower(regexp_replace(btrim(question), '\\s+', ' ', 'g'));
     CREATE INDEX answers_by_guild_question ON answers(guild_id, question_key);
     """,
+    """
+    CREATE TABLE guild_settings (
+        guild_id TEXT PRIMARY KEY,
+        public_channels TEXT NOT NULL DEFAULT '[]',
+        cooldown_seconds DOUBLE PRECISION,
+        mod_log_channel TEXT,
+        find_sources_public BOOLEAN NOT NULL DEFAULT FALSE,
+        updated_at TEXT NOT NULL,
+        updated_by TEXT
+    );
+    CREATE INDEX answers_by_user ON answers(user_id);
+    CREATE INDEX answers_by_message_author ON answers(message_author_id);
+    CREATE INDEX answers_by_time ON answers(created_at);
+    CREATE INDEX feedback_by_user ON feedback(user_id);
+    CREATE INDEX feedback_by_time ON feedback(created_at);
+    """,
     POSTGRES_COMMUNITY_MIGRATION,
 )
 
@@ -185,17 +203,20 @@ class PostgresStore(PostgresCommunity):
 
     backend = "postgresql"
 
-    def __init__(self, pool: asyncpg.Pool, url: str, *, attempts: int = 3, backoff: float = 0.1) -> None:
+    def __init__(self, pool: asyncpg.Pool, url: str, *, attempts: int = 3, backoff: float = 0.1,
+                 backlog: BacklogPolicy = BacklogPolicy()) -> None:
         if attempts < 1:
             raise ValueError(f"attempts must be at least 1, not {attempts}")
         self.path = shown_url(url)  # named `path` as in SQLiteStore: what errors and logs show
         self._pool: asyncpg.Pool | None = pool
         self._attempts = attempts
         self._backoff = backoff
+        self._backlog = Backlog(self._insert_answer, self.path, backlog)
 
     @classmethod
     async def open(cls, url: str, *, attempts: int = 3, backoff: float = 0.1, min_size: int = 1,
-                   max_size: int = 10, timeout: float = 10.0) -> "PostgresStore":
+                   max_size: int = 10, timeout: float = 10.0,
+                   backlog: BacklogPolicy = BacklogPolicy()) -> "PostgresStore":
         """Connect and migrate. A write that fails on a lost connection or a conflict is tried
         `attempts` times, after `backoff`, 2 * `backoff`, ... seconds."""
         where = shown_url(url)
@@ -211,10 +232,12 @@ class PostgresStore(PostgresCommunity):
             if isinstance(exc, (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)):
                 raise AuditUnavailable(where, _reason(exc)) from None
             raise
-        return cls(pool, url, attempts=attempts, backoff=backoff)
+        return cls(pool, url, attempts=attempts, backoff=backoff, backlog=backlog)
 
     async def close(self) -> None:
+        """Write what waits in the backlog (or log it as lost), then close."""
         if self._pool is not None:
+            await self._backlog.close()
             pool, self._pool = self._pool, None
             await pool.close()
 
@@ -226,9 +249,12 @@ class PostgresStore(PostgresCommunity):
 
     # -- answers ---------------------------------------------------------------------------
 
-    async def record_answer(self, answer: "Answer", asker: Asker) -> int:
-        row = R.answer_values(answer, asker)
-        quotes = R.quote_values(answer)
+    async def record_answer(self, answer: "Answer", asker: Asker) -> int | None:
+        """As SQLiteStore.record_answer: the audit id, or None while the answer waits in the backlog."""
+        return await self._backlog.submit((R.answer_values(answer, asker), R.quote_values(answer)), answer.question)
+
+    async def _insert_answer(self, prepared: tuple[dict[str, Any], list[tuple]]) -> int:
+        row, quotes = prepared
 
         async def insert(db: asyncpg.Connection) -> int:
             p = _Params()
@@ -330,7 +356,7 @@ class PostgresStore(PostgresCommunity):
                 "INSERT INTO feedback (answer_id, created_at, user_id, user_name, kind) VALUES ($1, $2, $3, $4, $5)"
                 f" ON CONFLICT (answer_id, user_id) WHERE kind IN {_VOTES} DO UPDATE SET kind = EXCLUDED.kind,"
                 " created_at = EXCLUDED.created_at, user_name = EXCLUDED.user_name RETURNING id",
-                key, now(), text_id(user_id), user_name, kind)
+                key, now(), text_id(user_id), storable(user_name), kind)
 
         return await self._write(upsert)
 
@@ -353,7 +379,7 @@ class PostgresStore(PostgresCommunity):
             return await db.fetchval(
                 "INSERT INTO feedback (answer_id, created_at, user_id, user_name, kind, reason)"
                 " VALUES ($1, $2, $3, $4, 'report', $5) RETURNING id",
-                key, now(), member, user_name, trimmed(reason))
+                key, now(), member, storable(user_name), trimmed(reason))
 
         return await self._write(insert)
 
@@ -370,7 +396,7 @@ class PostgresStore(PostgresCommunity):
             added = await db.fetchval(
                 'INSERT INTO guild_hidden (guild_id, doc_id, start, "end", user_id, user_name, reason, created_at)'
                 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING 1",
-                guild_id, doc_id, start, end, text_id(user_id), user_name, trimmed(reason), now())
+                guild_id, doc_id, start, end, text_id(user_id), storable(user_name), trimmed(reason), now())
             if added is None:
                 raise SpanAlreadyHidden(guild_id, doc_id, start, end)
             return await _moderation_record(db, "hide", guild_id, doc_id, start, end, reason, answer_id, user_id,
@@ -408,7 +434,11 @@ class PostgresStore(PostgresCommunity):
             await db.execute("SELECT pg_advisory_xact_lock($1)", GLOBAL_HIDE_LOCK)
             record_id = await _moderation_record(db, action, None, doc_id, start, end, reason, None, user_id,
                                                  user_name)
-            if not await asyncio.to_thread(apply):
+            try:
+                changed = await asyncio.to_thread(apply)
+            except Exception as exc:
+                raise _ApplyFailed(exc) from exc  # the caller's error, not the database's: no retry
+            if not changed:
                 raise _NothingChanged
             return record_id
 
@@ -416,6 +446,8 @@ class PostgresStore(PostgresCommunity):
             return await self._write(insert, undo=undo, retry=False)
         except _NothingChanged:
             return None
+        except _ApplyFailed as failed:
+            raise failed.error from None
 
     async def hidden_spans(self, guild_id: int | str | None) -> frozenset["HiddenSpan"]:
         from retrieval.index import HiddenSpan
@@ -432,15 +464,113 @@ class PostgresStore(PostgresCommunity):
         return [R.guild_hide(row) for row in rows]
 
     async def moderation(self, scope: Scope, limit: int = 20) -> list[Moderation]:
-        if not scope.everything and scope.guild_id is None:
-            return []
         p = _Params()
-        where = "TRUE" if scope.everything else f"guild_id = {p(scope.guild_id)}"
+        where = _moderation_scoped(scope, p)
         async with self._reading() as db:
             rows = await db.fetch(
                 f"SELECT {', '.join(_quoted(R.MODERATION_COLUMNS))} FROM moderation WHERE {where}"
                 f" ORDER BY id DESC LIMIT {p(clamp(limit))}", *p.values)
         return [R.moderation(row) for row in rows]
+
+    # -- per-server settings ---------------------------------------------------------------
+
+    async def guild_settings(self, guild_id: int | str) -> GuildSettings:
+        async with self._reading() as db:
+            row = await db.fetchrow(
+                "SELECT public_channels, cooldown_seconds, mod_log_channel, find_sources_public FROM guild_settings"
+                " WHERE guild_id = $1", text_id(guild_id))
+        return R.guild_settings(row) if row is not None else GuildSettings()
+
+    async def save_guild_settings(self, scope: Scope, settings: GuildSettings, *, user_id: int | str | None = None,
+                                  user_name: str | None = None) -> GuildSettings:
+        guild_id = R.guild_of(scope, "a server's settings")
+        checked = settings.checked()
+        values = R.settings_values(checked)
+
+        async def upsert(db: asyncpg.Connection) -> None:
+            await db.execute(
+                "INSERT INTO guild_settings (guild_id, public_channels, cooldown_seconds, mod_log_channel,"
+                " find_sources_public, updated_at, updated_by) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+                " ON CONFLICT (guild_id) DO UPDATE SET public_channels = EXCLUDED.public_channels,"
+                " cooldown_seconds = EXCLUDED.cooldown_seconds, mod_log_channel = EXCLUDED.mod_log_channel,"
+                " find_sources_public = EXCLUDED.find_sources_public, updated_at = EXCLUDED.updated_at,"
+                " updated_by = EXCLUDED.updated_by",
+                guild_id, values["public_channels"], values["cooldown_seconds"], values["mod_log_channel"],
+                values["find_sources_public"], now(), storable(user_name) or text_id(user_id))
+
+        await self._write(upsert)
+        return checked
+
+    # -- members' data --------------------------------------------------------------------
+
+    async def mydata(self, scope: Scope, user_id: int | str) -> MemberData:
+        member = text_id(user_id)
+        async with self._reading() as db:
+            p = _Params(member)
+            where = _scoped(scope, p)
+            asked = await db.fetch(
+                f"SELECT {_ANSWER_COLUMNS} FROM answers WHERE answers.user_id = $1 AND {where} ORDER BY id", *p.values)
+            theirs = await db.fetch(
+                f"SELECT {_ANSWER_COLUMNS} FROM answers WHERE answers.message_author_id = $1 AND {where} ORDER BY id",
+                *p.values)
+            feedback = await db.fetch(
+                "SELECT feedback.answer_id, feedback.id, feedback.created_at, feedback.kind, feedback.reason"
+                f" FROM feedback JOIN answers ON answers.id = feedback.answer_id WHERE feedback.user_id = $1 AND {where}"
+                " ORDER BY feedback.id", *p.values)
+            m = _Params(member)
+            moderation = await db.fetch(
+                f"SELECT {', '.join(_quoted(R.MODERATION_COLUMNS))} FROM moderation WHERE user_id = $1"
+                f" AND {_moderation_scoped(scope, m)} ORDER BY id", *m.values)
+            return R.member_data(member, await _entries(db, asked), await _entries(db, theirs), feedback,
+                                 [R.moderation(row) for row in moderation])
+
+    async def forget(self, scope: Scope, user_id: int | str) -> Forgotten:
+        member = text_id(user_id)
+        pseudonym = R.pseudonym()
+
+        async def forget(db: asyncpg.Connection) -> Forgotten:
+            p = _Params(member, pseudonym)
+            where = _scoped(scope, p)
+            asked = await db.execute(
+                "UPDATE answers SET question = '', question_key = NULL, reason = NULL, user_id = NULL, user_name = $2"
+                f" WHERE answers.user_id = $1 AND {where}", *p.values)
+            q = _Params(member)
+            where = _scoped(scope, q)
+            theirs = await db.execute(
+                "UPDATE answers SET question = '', question_key = NULL, reason = NULL, message_author_id = NULL"
+                f" WHERE answers.message_author_id = $1 AND {where}", *q.values)
+            in_scope = f"answer_id IN (SELECT id FROM answers WHERE {where})"
+            feedback = await db.execute(f"DELETE FROM feedback WHERE user_id = $1 AND {in_scope}", *q.values)
+            await db.execute(f"DELETE FROM superseded_votes WHERE user_id = $1 AND {in_scope}", *q.values)
+            m = _Params(member, pseudonym)
+            mod_where = _moderation_scoped(scope, m)
+            moderation = await db.execute(
+                f"UPDATE moderation SET user_id = NULL, user_name = $2 WHERE user_id = $1 AND {mod_where}", *m.values)
+            hides = await db.execute(
+                f"UPDATE guild_hidden SET user_id = NULL, user_name = $2 WHERE user_id = $1 AND {mod_where}",
+                *m.values)
+            decided = await db.execute(  # their decisions on reports in the mod-log channel
+                f"UPDATE report_actions SET user_id = NULL, user_name = $2 WHERE user_id = $1 AND {mod_where}",
+                *m.values)
+            return Forgotten(_count(asked) + _count(theirs), _count(feedback),
+                             _count(moderation) + _count(hides) + _count(decided))
+
+        return await self._write(forget)
+
+    async def delete_older_than(self, days: float) -> Forgotten:
+        cutoff = since(R.retention_hours(days))
+
+        async def expire(db: asyncpg.Connection) -> Forgotten:
+            asked = await db.execute(
+                "UPDATE answers SET question = '', question_key = NULL, reason = NULL, user_id = NULL,"
+                " user_name = NULL, message_author_id = NULL WHERE created_at < $1"
+                " AND (question <> '' OR user_id IS NOT NULL OR user_name IS NOT NULL OR message_author_id IS NOT NULL)",
+                cutoff)
+            feedback = await db.execute("DELETE FROM feedback WHERE created_at < $1", cutoff)
+            await db.execute("DELETE FROM superseded_votes WHERE created_at < $1", cutoff)
+            return Forgotten(_count(asked), _count(feedback), 0)
+
+        return await self._write(expire)
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -496,6 +626,28 @@ class _NothingChanged(Exception):
     """`apply` found nothing to change: roll the record back."""
 
 
+class _ApplyFailed(Exception):
+    """`apply` raised: roll the record back and raise its error as it was."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+def _moderation_scoped(scope: Scope, p: _Params) -> str:
+    """Moderation records and hides of the scope: a server's own; the DMs have none."""
+    if scope.everything:
+        return "TRUE"
+    if scope.guild_id is None:
+        return "FALSE"
+    return f"guild_id = {p(scope.guild_id)}"
+
+
+def _count(status: str) -> int:
+    # asyncpg returns the command tag: "UPDATE 3", "DELETE 0".
+    return int(status.rsplit(" ", 1)[-1])
+
+
 def _quoted(columns: Sequence[str]) -> list[str]:
     return [f'"{name}"' if name == "end" else name for name in columns]
 
@@ -522,7 +674,7 @@ async def _moderation_record(db: asyncpg.Connection, action: str, guild_id: str 
         'INSERT INTO moderation (created_at, action, doc_id, start, "end", reason, answer_id, user_id, user_name,'
         " guild_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
         now(), R.moderation_action(action), doc_id, start, end, trimmed(reason),
-        None if answer_id is None else R.audit_key(answer_id), text_id(user_id), user_name, guild_id)
+        None if answer_id is None else R.audit_key(answer_id), text_id(user_id), storable(user_name), guild_id)
 
 
 async def _entries(db: asyncpg.Connection, rows: Sequence[asyncpg.Record], *,

@@ -1,12 +1,15 @@
 """Rows to values, the same for every backend (sqlite3.Row and asyncpg.Record both read by name)."""
 from __future__ import annotations
 
+import json
+import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from bot.store.errors import BadSpan, NeedsGuildScope, UnknownAuditId
 from bot.store.values import (MAX_ID, MODERATION_ACTIONS, SOURCES, VOTE_KINDS, AuditEntry, AuditQuote, Feedback,
-                              GuildHide, Moderation, fold, now, sha256_text, text_id)
+                              GuildHide, GuildSettings, MemberData, MemberFeedback, Moderation, fold, now,
+                              sha256_text, storable, text_id)
 
 Row = Mapping[str, Any]
 
@@ -81,11 +84,12 @@ def answer_values(answer: Any, asker: Any) -> dict[str, Any]:
     status = getattr(answer.status, "value", answer.status)
     return {
         "created_at": now(), "guild_id": text_id(asker.guild_id), "channel_id": text_id(asker.channel_id),
-        "user_id": text_id(asker.user_id), "user_name": asker.user_name, "question": answer.question,
+        "user_id": text_id(asker.user_id), "user_name": storable(asker.user_name), "question": storable(answer.question),
         "mode": answer.mode, "abstained": bool(answer.abstained), "corpus_version": answer.corpus_version,
-        "model": answer.model, "latency_ms": float(answer.latency_ms), "status": status, "reason": answer.reason,
+        "model": answer.model, "latency_ms": float(answer.latency_ms), "status": status,
+        "reason": storable(answer.reason),
         "source": asker.source, "message_id": text_id(asker.message_id),
-        "message_author_id": text_id(asker.message_author_id), "question_key": fold(answer.question),
+        "message_author_id": text_id(asker.message_author_id), "question_key": fold(storable(answer.question)),
     }
 
 
@@ -126,3 +130,45 @@ def status_filter(status: str | None) -> str | None:
     from retrieval.answer import Status
 
     return Status.from_str(status).value
+
+
+def guild_settings(row: Row) -> GuildSettings:
+    return GuildSettings(
+        public_channels=frozenset(json.loads(row["public_channels"])),
+        cooldown_seconds=row["cooldown_seconds"],
+        mod_log_channel=row["mod_log_channel"],
+        find_sources_public=bool(row["find_sources_public"]),
+    )
+
+
+def settings_values(settings: GuildSettings) -> dict[str, Any]:
+    return {
+        "public_channels": json.dumps(sorted(settings.public_channels, key=int)),
+        "cooldown_seconds": settings.cooldown_seconds,
+        "mod_log_channel": settings.mod_log_channel,
+        "find_sources_public": settings.find_sources_public,
+    }
+
+
+def member_data(user_id: str, asked: list[AuditEntry], theirs: list[AuditEntry], feedback: Iterable[Row],
+                moderation: list[Moderation]) -> MemberData:
+    return MemberData(
+        user_id=user_id,
+        questions=tuple(asked),
+        from_their_messages=tuple(theirs),
+        feedback=tuple(MemberFeedback(f["answer_id"], f["id"], f["created_at"], f["kind"], f["reason"])
+                       for f in feedback),
+        moderation=tuple(moderation),
+    )
+
+
+def pseudonym() -> str:
+    """Stands for a forgotten member: the same in all their records of one forget, and no hash of
+    their id (Discord ids are few enough to hash them all and find it again)."""
+    return f"forgotten-{secrets.token_hex(6)}"
+
+
+def retention_hours(days: float) -> float:
+    if isinstance(days, bool) or not isinstance(days, (int, float)) or not days > 0:
+        raise ValueError(f"a retention of {days!r} days: it must be a number of days above 0")
+    return float(days) * 24

@@ -23,10 +23,12 @@ import aiosqlite
 from bot.audit_store import Asker, Scope
 from bot.store import rows as R
 from bot.store.sqlite_community import MIGRATION as SQLITE_COMMUNITY_MIGRATION, SQLiteCommunity
+from bot.store.backlog import Backlog, BacklogPolicy
 from bot.store.errors import (AuditSchemaTooNew, AuditUnavailable, AuditWriteFailed, ReportLimitReached,
                               SpanAlreadyHidden, SpanNotHidden, UnknownAuditId)
 from bot.store.values import (MOST_ASKED, REPORT_WINDOW_HOURS, REPORTS_PER_MEMBER_PER_DAY, AuditEntry, AuditStats,
-                              GuildHide, Moderation, as_json, clamp, fold, now, since, text_id, trimmed)
+                              Forgotten, GuildHide, GuildSettings, MemberData, Moderation, as_json, clamp, fold, now,
+                              since, storable, text_id, trimmed)
 
 if TYPE_CHECKING:
     from retrieval.answer import Answer
@@ -146,6 +148,24 @@ MIGRATIONS: tuple[str, ...] = (
     UPDATE answers SET question_key = audit_fold(question);
     CREATE INDEX answers_by_guild_question ON answers(guild_id, question_key);
     """,
+    """
+    -- Each server's settings (/settings), shared by every shard. public_channels is a JSON list of ids.
+    CREATE TABLE guild_settings (
+        guild_id TEXT PRIMARY KEY,
+        public_channels TEXT NOT NULL DEFAULT '[]',
+        cooldown_seconds REAL,
+        mod_log_channel TEXT,
+        find_sources_public INTEGER NOT NULL DEFAULT 0 CHECK (find_sources_public IN (0, 1)),
+        updated_at TEXT NOT NULL,
+        updated_by TEXT
+    );
+    -- A member's data is found by who they are (/mydata, /forget-me) and by age (retention).
+    CREATE INDEX answers_by_user ON answers(user_id);
+    CREATE INDEX answers_by_message_author ON answers(message_author_id);
+    CREATE INDEX answers_by_time ON answers(created_at);
+    CREATE INDEX feedback_by_user ON feedback(user_id);
+    CREATE INDEX feedback_by_time ON feedback(created_at);
+    """,
     SQLITE_COMMUNITY_MIGRATION,
 )
 
@@ -168,7 +188,7 @@ class SQLiteStore(SQLiteCommunity):
     backend = "sqlite"
 
     def __init__(self, db: aiosqlite.Connection, path: Path, *, attempts: int = 3, busy_timeout: float = 1.0,
-                 backoff: float = 0.1) -> None:
+                 backoff: float = 0.1, backlog: BacklogPolicy = BacklogPolicy()) -> None:
         if attempts < 1:
             raise ValueError(f"attempts must be at least 1, not {attempts}")
         self.path = path
@@ -178,10 +198,11 @@ class SQLiteStore(SQLiteCommunity):
         self._backoff = backoff
         # One connection serves every coroutine; its transactions must not interleave.
         self._lock = asyncio.Lock()
+        self._backlog = Backlog(self._insert_answer, path, backlog)
 
     @classmethod
     async def open(cls, path: str | os.PathLike[str], *, attempts: int = 3, busy_timeout: float = 1.0,
-                   backoff: float = 0.1) -> "SQLiteStore":
+                   backoff: float = 0.1, backlog: BacklogPolicy = BacklogPolicy()) -> "SQLiteStore":
         """Open (creating if needed) and migrate the log at `path`.
 
         A locked write waits up to `busy_timeout` seconds inside SQLite, then is tried again after
@@ -208,10 +229,12 @@ class SQLiteStore(SQLiteCommunity):
             if isinstance(exc, sqlite3.Error):
                 raise AuditUnavailable(path, _reason(exc, path)) from None
             raise
-        return cls(db, path, attempts=attempts, busy_timeout=busy_timeout, backoff=backoff)
+        return cls(db, path, attempts=attempts, busy_timeout=busy_timeout, backoff=backoff, backlog=backlog)
 
     async def close(self) -> None:
+        """Write what waits in the backlog (or log it as lost), then close."""
         if self._db is not None:
+            await self._backlog.close()
             db, self._db = self._db, None
             await db.close()
 
@@ -223,11 +246,15 @@ class SQLiteStore(SQLiteCommunity):
 
     # -- answers ---------------------------------------------------------------------------
 
-    async def record_answer(self, answer: "Answer", asker: Asker) -> int:
-        """Store the answer and its quotes in one transaction; return its audit id."""
+    async def record_answer(self, answer: "Answer", asker: Asker) -> int | None:
+        """Store the answer and its quotes in one transaction; its audit id, or None while the log
+        refuses writes and the answer waits in the backlog."""
         row = R.answer_values(answer, asker)
         row["abstained"] = int(row["abstained"])
-        quotes = R.quote_values(answer)
+        return await self._backlog.submit((row, R.quote_values(answer)), answer.question)
+
+    async def _insert_answer(self, prepared: tuple[dict[str, Any], list[tuple]]) -> int:
+        row, quotes = prepared
 
         async def insert(db: aiosqlite.Connection) -> int:
             names = ", ".join(row)
@@ -331,7 +358,7 @@ class SQLiteStore(SQLiteCommunity):
                 "INSERT INTO feedback (answer_id, created_at, user_id, user_name, kind) VALUES (?, ?, ?, ?, ?)"
                 f" ON CONFLICT (answer_id, user_id) WHERE kind IN {_VOTES} DO UPDATE SET kind = excluded.kind,"
                 " created_at = excluded.created_at, user_name = excluded.user_name RETURNING id",
-                (key, now(), text_id(user_id), user_name, kind)))[0]
+                (key, now(), text_id(user_id), storable(user_name), kind)))[0]
             return vote_id
 
         return await self._write(upsert)
@@ -354,7 +381,7 @@ class SQLiteStore(SQLiteCommunity):
             (report_id,) = await db.execute_insert(
                 "INSERT INTO feedback (answer_id, created_at, user_id, user_name, kind, reason)"
                 " VALUES (?, ?, ?, ?, 'report', ?)",
-                (key, now(), member, user_name, trimmed(reason)))
+                (key, now(), member, storable(user_name), trimmed(reason)))
             return report_id
 
         return await self._write(insert)
@@ -374,7 +401,7 @@ class SQLiteStore(SQLiteCommunity):
             cursor = await db.execute(
                 'INSERT INTO guild_hidden (guild_id, doc_id, start, "end", user_id, user_name, reason, created_at)'
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (guild_id, doc_id, start, end, text_id(user_id), user_name, trimmed(reason), now()))
+                (guild_id, doc_id, start, end, text_id(user_id), storable(user_name), trimmed(reason), now()))
             if cursor.rowcount == 0:
                 raise SpanAlreadyHidden(guild_id, doc_id, start, end)
             return await _moderation_record(db, "hide", guild_id, doc_id, start, end, reason, answer_id, user_id,
@@ -418,7 +445,11 @@ class SQLiteStore(SQLiteCommunity):
 
         async def insert(db: aiosqlite.Connection) -> int | None:
             record_id = await _moderation_record(db, action, None, doc_id, start, end, reason, None, user_id, user_name)
-            if not await asyncio.to_thread(apply):
+            try:
+                changed = await asyncio.to_thread(apply)
+            except Exception as exc:
+                raise _ApplyFailed(exc) from exc  # the caller's error, not the database's: no retry
+            if not changed:
                 raise _NothingChanged
             return record_id
 
@@ -426,6 +457,8 @@ class SQLiteStore(SQLiteCommunity):
             return await self._write(insert, undo=undo)
         except _NothingChanged:
             return None
+        except _ApplyFailed as failed:
+            raise failed.error from None
 
     async def hidden_spans(self, guild_id: int | str | None) -> frozenset["HiddenSpan"]:
         """The spans hidden in that server (empty for None: DMs and the CLI get the global hides only)."""
@@ -446,14 +479,116 @@ class SQLiteStore(SQLiteCommunity):
     async def moderation(self, scope: Scope, limit: int = 20) -> list[Moderation]:
         """Hide and unhide decisions in the scope, newest first (the operator's global ones included
         in the operator's scope only)."""
-        if not scope.everything and scope.guild_id is None:
-            return []
-        where, params = ("1 = 1", ()) if scope.everything else ("guild_id = ?", (scope.guild_id,))
+        where, params = _moderation_scoped(scope)
         async with self._reading() as db:
             rows = await db.execute_fetchall(
                 f"SELECT {', '.join(_quoted(R.MODERATION_COLUMNS))} FROM moderation WHERE {where}"
                 " ORDER BY id DESC LIMIT ?", (*params, clamp(limit)))
         return [R.moderation(row) for row in rows]
+
+    # -- per-server settings ---------------------------------------------------------------
+
+    async def guild_settings(self, guild_id: int | str) -> GuildSettings:
+        """That server's settings; the defaults until it saves some."""
+        async with self._reading() as db:
+            rows = await db.execute_fetchall(
+                "SELECT public_channels, cooldown_seconds, mod_log_channel, find_sources_public FROM guild_settings"
+                " WHERE guild_id = ?", (text_id(guild_id),))
+        return R.guild_settings(rows[0]) if rows else GuildSettings()
+
+    async def save_guild_settings(self, scope: Scope, settings: GuildSettings, *, user_id: int | str | None = None,
+                                  user_name: str | None = None) -> GuildSettings:
+        """Check and store a server's settings (all of them at once); the settings as stored."""
+        guild_id = R.guild_of(scope, "a server's settings")
+        checked = settings.checked()
+        values = R.settings_values(checked)
+
+        async def upsert(db: aiosqlite.Connection) -> None:
+            await db.execute(
+                "INSERT INTO guild_settings (guild_id, public_channels, cooldown_seconds, mod_log_channel,"
+                " find_sources_public, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (guild_id) DO UPDATE SET public_channels = excluded.public_channels,"
+                " cooldown_seconds = excluded.cooldown_seconds, mod_log_channel = excluded.mod_log_channel,"
+                " find_sources_public = excluded.find_sources_public, updated_at = excluded.updated_at,"
+                " updated_by = excluded.updated_by",
+                (guild_id, values["public_channels"], values["cooldown_seconds"], values["mod_log_channel"],
+                 int(values["find_sources_public"]), now(), storable(user_name) or text_id(user_id)))
+
+        await self._write(upsert)
+        return checked
+
+    # -- members' data --------------------------------------------------------------------
+
+    async def mydata(self, scope: Scope, user_id: int | str) -> MemberData:
+        """Everything the store holds about one member in the scope (/mydata)."""
+        member = text_id(user_id)
+        where, params = _scoped(scope)
+        async with self._reading() as db:
+            asked = await db.execute_fetchall(
+                f"SELECT {_ANSWER_COLUMNS} FROM answers WHERE answers.user_id = ? AND {where} ORDER BY id",
+                (member, *params))
+            theirs = await db.execute_fetchall(
+                f"SELECT {_ANSWER_COLUMNS} FROM answers WHERE answers.message_author_id = ? AND {where} ORDER BY id",
+                (member, *params))
+            feedback = await db.execute_fetchall(
+                "SELECT feedback.answer_id, feedback.id, feedback.created_at, feedback.kind, feedback.reason"
+                f" FROM feedback JOIN answers ON answers.id = feedback.answer_id WHERE feedback.user_id = ? AND {where}"
+                " ORDER BY feedback.id", (member, *params))
+            mod_where, mod_params = _moderation_scoped(scope)
+            moderation = await db.execute_fetchall(
+                f"SELECT {', '.join(_quoted(R.MODERATION_COLUMNS))} FROM moderation WHERE user_id = ? AND {mod_where}"
+                " ORDER BY id", (member, *mod_params))
+            return R.member_data(member, await _entries(db, asked), await _entries(db, theirs), feedback,
+                                 [R.moderation(row) for row in moderation])
+
+    async def forget(self, scope: Scope, user_id: int | str) -> Forgotten:
+        """Remove one member's questions, votes and reports in the scope (/forget-me; `storybot audit
+        forget`). The answers' quotes stay, under a pseudonym; so do their moderation actions."""
+        member = text_id(user_id)
+        pseudonym = R.pseudonym()
+        where, params = _scoped(scope)
+        mod_where, mod_params = _moderation_scoped(scope)
+
+        async def forget(db: aiosqlite.Connection) -> Forgotten:
+            asked = await db.execute(
+                "UPDATE answers SET question = '', question_key = NULL, reason = NULL, user_id = NULL, user_name = ?"
+                f" WHERE answers.user_id = ? AND {where}", (pseudonym, member, *params))
+            theirs = await db.execute(
+                "UPDATE answers SET question = '', question_key = NULL, reason = NULL, message_author_id = NULL"
+                f" WHERE answers.message_author_id = ? AND {where}", (member, *params))
+            in_scope = f"answer_id IN (SELECT id FROM answers WHERE {where})"
+            feedback = await db.execute(f"DELETE FROM feedback WHERE user_id = ? AND {in_scope}", (member, *params))
+            await db.execute(f"DELETE FROM superseded_votes WHERE user_id = ? AND {in_scope}", (member, *params))
+            moderation = await db.execute(
+                f"UPDATE moderation SET user_id = NULL, user_name = ? WHERE user_id = ? AND {mod_where}",
+                (pseudonym, member, *mod_params))
+            hides = await db.execute(
+                f"UPDATE guild_hidden SET user_id = NULL, user_name = ? WHERE user_id = ? AND {mod_where}",
+                (pseudonym, member, *mod_params))
+            decided = await db.execute(  # their decisions on reports in the mod-log channel
+                f"UPDATE report_actions SET user_id = NULL, user_name = ? WHERE user_id = ? AND {mod_where}",
+                (pseudonym, member, *mod_params))
+            return Forgotten(asked.rowcount + theirs.rowcount, feedback.rowcount,
+                             moderation.rowcount + hides.rowcount + decided.rowcount)
+
+        return await self._write(forget)
+
+    async def delete_older_than(self, days: float) -> Forgotten:
+        """Retention (STORYBOT_RETENTION_DAYS): every member's questions and feedback older than `days`
+        are removed, in every server; the answers' quotes and the moderation records stay."""
+        cutoff = since(R.retention_hours(days))
+
+        async def expire(db: aiosqlite.Connection) -> Forgotten:
+            asked = await db.execute(
+                "UPDATE answers SET question = '', question_key = NULL, reason = NULL, user_id = NULL,"
+                " user_name = NULL, message_author_id = NULL WHERE created_at < ?"
+                " AND (question != '' OR user_id IS NOT NULL OR user_name IS NOT NULL OR message_author_id IS NOT NULL)",
+                (cutoff,))
+            feedback = await db.execute("DELETE FROM feedback WHERE created_at < ?", (cutoff,))
+            await db.execute("DELETE FROM superseded_votes WHERE created_at < ?", (cutoff,))
+            return Forgotten(asked.rowcount, feedback.rowcount, 0)
+
+        return await self._write(expire)
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -514,6 +649,23 @@ class _NothingChanged(Exception):
     """`apply` found nothing to change: roll the record back."""
 
 
+class _ApplyFailed(Exception):
+    """`apply` raised: roll the record back and raise its error as it was."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+def _moderation_scoped(scope: Scope) -> tuple[str, tuple]:
+    """Moderation records and hides of the scope: a server's own; the DMs have none."""
+    if scope.everything:
+        return "1 = 1", ()
+    if scope.guild_id is None:
+        return "0 = 1", ()
+    return "guild_id = ?", (scope.guild_id,)
+
+
 def _quoted(columns: Sequence[str]) -> list[str]:
     return [f'"{name}"' if name == "end" else name for name in columns]
 
@@ -534,7 +686,7 @@ async def _moderation_record(db: aiosqlite.Connection, action: str, guild_id: st
         'INSERT INTO moderation (created_at, action, doc_id, start, "end", reason, answer_id, user_id, user_name,'
         " guild_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (now(), R.moderation_action(action), doc_id, start, end, trimmed(reason),
-         None if answer_id is None else R.audit_key(answer_id), text_id(user_id), user_name, guild_id))
+         None if answer_id is None else R.audit_key(answer_id), text_id(user_id), storable(user_name), guild_id))
     return record_id
 
 

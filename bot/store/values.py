@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Protocol
@@ -22,9 +23,26 @@ MOST_ASKED = 5
 # ask a handful a day: dev.jsonl's sessions ran 3-6 questions).
 REPORTS_PER_MEMBER_PER_DAY = 5
 REPORT_WINDOW_HOURS = 24
+# Answers the store cannot take yet (another process holds SQLite's write lock; PostgreSQL is
+# restarting) wait in memory, in order, and are retried while the process lives. A row with its
+# quotes is about 2 KB, so the bound is 2 MB; at the bench's burst of 100 simultaneous /ask it
+# covers ten bursts, and at a steady 10 answers a second, a lock held for over a minute and a half.
+BACKLOG_CAPACITY = 1000
+BACKLOG_RETRY_SECONDS = 1.0
+# On close (SIGTERM, the end of `storybot ask`), how long the backlog may still be tried before
+# what is left is logged as lost: well inside the 10 s a container runtime waits after SIGTERM.
+BACKLOG_FLUSH_SECONDS = 5.0
+# Per-server settings (/settings). The cooldown's default is the bot-wide one of bot/settings.py
+# (STORYBOT_COOLDOWN_SECONDS); past an hour a pause is a ban, which Discord's own tools do better.
+MAX_COOLDOWN_SECONDS = 3600.0
+# Discord's channel select menu takes at most 25 values.
+MAX_PUBLIC_CHANNELS = 25
 # Ids are SQLite INTEGERs and PostgreSQL BIGINTs: a number past this names no entry (and would
 # overflow the driver rather than miss).
 MAX_ID = 2**63 - 1
+
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -101,6 +119,72 @@ class GuildHide:
 
 
 @dataclass(frozen=True)
+class GuildSettings:
+    """One server's choices. `cooldown_seconds` None: the bot-wide default."""
+
+    public_channels: frozenset[str] = frozenset()  # answers are public there, ephemeral elsewhere
+    cooldown_seconds: float | None = None
+    mod_log_channel: str | None = None  # where reports are posted for the moderators
+    find_sources_public: bool = False  # "Find sources" answers public (in public channels) or to the asker only
+
+    def checked(self) -> "GuildSettings":
+        """The same settings with ids as text; BadGuildSetting naming the first bad value."""
+        from bot.store.errors import BadGuildSetting
+
+        channels = frozenset(_snowflake("public_channels", c) for c in self.public_channels)
+        if len(channels) > MAX_PUBLIC_CHANNELS:
+            raise BadGuildSetting("public_channels", len(channels), f"at most {MAX_PUBLIC_CHANNELS} channels")
+        cooldown = self.cooldown_seconds
+        if cooldown is not None:
+            if isinstance(cooldown, bool) or not isinstance(cooldown, (int, float)) or not (
+                    0 <= cooldown <= MAX_COOLDOWN_SECONDS):
+                raise BadGuildSetting("cooldown_seconds", cooldown, f"a number of seconds from 0 to {MAX_COOLDOWN_SECONDS:.0f}")
+            cooldown = float(cooldown)
+        log_channel = None if self.mod_log_channel is None else _snowflake("mod_log_channel", self.mod_log_channel)
+        if not isinstance(self.find_sources_public, bool):
+            raise BadGuildSetting("find_sources_public", self.find_sources_public, "true or false")
+        return GuildSettings(channels, cooldown, log_channel, self.find_sources_public)
+
+
+def _snowflake(name: str, value: object) -> str:
+    from bot.store.errors import BadGuildSetting
+
+    text = str(value).strip()
+    if isinstance(value, bool) or not text.isdigit() or not 0 < int(text) < 2**64:
+        raise BadGuildSetting(name, value, "a Discord id (digits)")
+    return text
+
+
+@dataclass(frozen=True)
+class MemberFeedback:
+    answer_id: int
+    id: int
+    created_at: str
+    kind: str
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class MemberData:
+    """What the store holds about one member, in one scope (/mydata)."""
+
+    user_id: str
+    questions: tuple[AuditEntry, ...]  # asked by them, oldest first
+    from_their_messages: tuple[AuditEntry, ...]  # "Find sources" on a message they wrote
+    feedback: tuple[MemberFeedback, ...]  # their votes and reports
+    moderation: tuple[Moderation, ...]  # their hides and unhides, as a moderator
+
+
+@dataclass(frozen=True)
+class Forgotten:
+    """What forget() or delete_older_than() removed or pseudonymised."""
+
+    questions: int  # answers whose question (and asker, or message author) were removed
+    feedback: int  # votes and reports deleted
+    moderation: int  # moderation records and hides whose moderator was pseudonymised
+
+
+@dataclass(frozen=True)
 class AuditStats:
     questions: int
     abstained: int
@@ -167,8 +251,14 @@ def text_id(value: int | str | None) -> str | None:
     return None if value is None else str(value)
 
 
+def storable(text: str | None) -> str | None:
+    """The text with lone surrogates (invalid UTF-8 read with surrogateescape, a broken Discord
+    client) as U+FFFD: neither SQLite nor PostgreSQL can hold them, and the record must not be lost."""
+    return None if text is None else _SURROGATES.sub("\ufffd", text)
+
+
 def trimmed(reason: str | None) -> str | None:
-    return (reason or "").strip()[:MAX_REASON_CHARS] or None
+    return storable((reason or "").strip()[:MAX_REASON_CHARS] or None)
 
 
 def now() -> str:
