@@ -17,6 +17,7 @@ import yarl
 from retrieval.errors import StorybotError
 
 from bot import engine
+from bot.command_sync import ScopeSync
 from bot.audit_store import AuditStore
 from bot.discord_client import StoryBot
 from bot.discord_members import expire_periodically
@@ -59,8 +60,8 @@ async def _cancelled(task: asyncio.Task) -> None:
 
 
 async def _open_bot(stack: contextlib.AsyncExitStack, settings: Settings, **options) -> StoryBot:
-    """The store, the answer service, the corpus watcher and the client, each closed by `stack`
-    in the reverse order (the client first, the store last)."""
+    """The store, the answer service and the client, each closed by `stack` in the reverse
+    order (the client first, the store last)."""
     store: AuditStore = await open_store(settings.db)
     stack.push_async_callback(store.close)
     # BM25 is ready in a fraction of a second; the model takes seconds to load. Answer
@@ -110,6 +111,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> int
         done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
         log.info("stopping: finishing answers in flight")
         await bot.drain()
+        await bot.close()  # before the stack cancels the runner, so the gateway closes cleanly
         if runner in done:
             try:
                 runner.result()
@@ -118,7 +120,7 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> int
     return 0
 
 
-async def sync_commands(settings: Settings) -> list:
+async def sync_commands(settings: Settings) -> list[ScopeSync]:
     """`storybot sync`: log in (no gateway), register every command scope now, log out."""
     use_endpoints(settings.api_base_url, settings.gateway_url)
     async with contextlib.AsyncExitStack() as stack:

@@ -143,7 +143,7 @@ async def test_ask_is_acknowledged_then_answered_with_verbatim_cited_quotes(env,
         assert escape_markdown(" ".join(quote.text.split())) in embed["description"]
     sources = embed["fields"][0]
     assert sources["name"] == "Sources" and "RFI" in sources["value"] and "2021-02-24" in sources["value"]
-    assert embed["footer"]["text"].startswith("answered")  # the answer's status
+    assert "answered" in embed["footer"]["text"]  # the answer's status
     custom_ids = [c["custom_id"] for row in final.json["components"] for c in row["components"]]
     assert custom_ids == [f"storybot:{kind}:{entry.id}" for kind in ("helpful", "not_helpful", "report")]
     assert every_request_is_inert(env.fake)
@@ -162,7 +162,7 @@ async def test_an_uncovered_question_gets_one_plain_sentence_and_its_status(env)
     _, _, final = await ask(env.fake, "who won mike tyson vs jake paul")
     [embed] = final.json["embeds"]
     assert embed["description"] == NO_ANSWER and "fields" not in embed
-    assert embed["footer"]["text"].startswith("not covered")
+    assert "not covered" in embed["footer"]["text"]
 
 
 @pytest.mark.asyncio

@@ -20,10 +20,11 @@ from bot.live import Reloader
 from bot.service import AnswerService
 from bot.settings import from_env
 from conftest import CORPUS
-from fake_discord import GUILD_ID, FakeDiscord
+from fake_discord import BASIC_PERMISSIONS, GUILD_ID, MANAGE_MESSAGES, FakeDiscord
 
 FORBIDDEN = 2200000000000000022
 OTHER = 2300000000000000023
+MODERATOR = BASIC_PERMISSIONS | MANAGE_MESSAGES
 
 
 @pytest.fixture(autouse=True)
@@ -145,3 +146,19 @@ async def test_a_dm_answer_is_recorded_for_the_operator_only(tmp_path, bm25_inde
             await fake.wait_for_response(sent.id, "final", timeout=20)
             [entry] = await bot.store.recent(Scope.operator())
             assert entry.guild_id is None and await bot.store.recent(Scope.guild(GUILD_ID)) == []
+            pressed = await fake.press_button(f"storybot:helpful:{entry.id}", dm=True)
+            await fake.wait_for_response(pressed.id, "final")
+            [vote] = (await bot.store.get(Scope.direct_messages(), entry.id)).feedback
+            assert vote.kind == "helpful"
+
+
+@pytest.mark.asyncio
+async def test_moderators_of_an_operator_guild_may_reload(tmp_path, bm25_index):
+    async with FakeDiscord(guild_ids=(GUILD_ID, OTHER)) as fake:
+        async with started(fake, tmp_path, bm25_index, guild_ids=(GUILD_ID, OTHER), operator_guild_ids=(OTHER,)):
+            sent = await fake.slash("reload", guild_id=OTHER, permissions=MODERATOR)
+            reply = await fake.wait_for_response(sent.id, "final", timeout=60)
+            assert reply.json["content"].startswith(("No change", "Reloaded"))
+            sent = await fake.slash("reload", guild_id=OTHER, permissions=BASIC_PERMISSIONS)
+            assert "Only the bot's operators" in (await fake.wait_for_response(sent.id)).json["data"]["content"]
+        assert "reload" not in {c["name"] for c in fake.command_bodies[GUILD_ID]}  # other servers never see it

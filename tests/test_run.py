@@ -41,8 +41,9 @@ async def test_run_answers_audits_and_stops_cleanly_on_sigterm(tmp_path):
             final = await fake.wait_for_response(sent.id, "final", timeout=30)
             assert "Mandela" in final.json["embeds"][0]["description"]
             sent = await fake.slash("audit recent", {}, permissions=BASIC_PERMISSIONS | MANAGE_MESSAGES)
-            recent = await fake.wait_for_response(sent.id, timeout=30)
-            assert recent.json["data"]["flags"] & EPHEMERAL and "#1" in recent.json["data"]["embeds"][0]["description"]
+            ack = await fake.wait_for_response(sent.id, timeout=30)  # deferred privately, then answered
+            recent = await fake.wait_for_response(sent.id, "final", timeout=30)
+            assert ack.json["data"]["flags"] & EPHEMERAL and "#1" in recent.json["embeds"][0]["description"]
         finally:
             process.send_signal(signal.SIGTERM)
             code = await asyncio.wait_for(process.wait(), 30)
