@@ -29,6 +29,12 @@ def configure(level: str) -> None:
     number = logging.getLevelName(level or "INFO")
     number = number if isinstance(number, int) else logging.INFO
     on_terminal = hasattr(sys.stderr, "isatty") and sys.stderr.isatty()
+    # setup_logging adds a handler each call; like basicConfig(force=True), replace what was
+    # there, so a second configuration (in-process runs of the CLI) never writes to a closed stream.
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+        old.close()
     discord.utils.setup_logging(level=number, root=True, formatter=None if on_terminal else PLAIN)
     for noisy in NOISY:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, number))
