@@ -3,9 +3,7 @@ old logs, WAL, locks, crashes. What every backend shares is in test_store_contra
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import hashlib
-import json
 import logging
 import os
 import re
@@ -14,7 +12,6 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest

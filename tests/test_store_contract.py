@@ -2,16 +2,23 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import hashlib
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import textwrap
 import time
+from pathlib import Path
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bot.store import (REPORTS_PER_MEMBER_PER_DAY, BadGuildSetting, Forgotten, GuildSettings, MemberData, AuditEntry, AuditQuote, AuditStats, Feedback, NeedsGuildScope,
+from bot.store import (REPORTS_PER_MEMBER_PER_DAY, AuditWriteFailed, BadGuildSetting, Forgotten, GuildSettings, MemberData, AuditEntry, AuditQuote, AuditStats, Feedback, NeedsGuildScope,
                        ReportLimitReached, SpanAlreadyHidden, SpanNotHidden, UnknownAuditId, BadSpan)
 from retrieval.answer import Status
 from retrieval.index import HiddenSpan
@@ -19,6 +26,8 @@ from store_backends import (A, B, BODY, CLI, DMS, FIRST, OPERATOR, SECOND, answe
                             postgres_server, postgres_url, store, store_location)  # the fixtures
 
 pytestmark = pytest.mark.asyncio
+
+REPO = Path(__file__).resolve().parents[1]
 
 SPAN = HiddenSpan("bbc-2021-01-17", *FIRST)
 
@@ -488,7 +497,7 @@ async def test_forget_removes_a_members_questions_votes_and_reports_in_that_serv
 async def test_retention_removes_every_members_older_questions_and_feedback(store, monkeypatch):
     from bot.store import values
 
-    ids = await a_members_trail(store)
+    await a_members_trail(store)
     assert await store.delete_older_than(1) == Forgotten(0, 0, 0)  # all of it is from today
     later = datetime.now(timezone.utc) + timedelta(days=2)
     monkeypatch.setattr(values, "datetime", type("Later", (datetime,), {"now": staticmethod(lambda tz=None: later)}))
@@ -500,3 +509,65 @@ async def test_retention_removes_every_members_older_questions_and_feedback(stor
     assert len(await store.moderation(OPERATOR)) == 1
     with pytest.raises(ValueError, match="retention of 0 days"):
         await store.delete_older_than(0)
+
+
+# Crashes and outages
+
+KILLED = textwrap.dedent("""
+    import asyncio, os, signal, sys
+    from bot.audit_store import Asker
+    from bot.store import open_store
+    from retrieval.answer import Answer
+
+    async def main():
+        store = await open_store(sys.argv[1])
+        audit_id = await store.record_answer(Answer("Was it kill -9 proof?", False, "bm25", (), "v1", None, 3.0),
+                                             Asker(guild_id="111", user_id="5", source="slash"))
+        print(audit_id, flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)  # no close(), no flush: a shard killed mid-flight
+
+    asyncio.run(main())
+""")
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+async def test_a_committed_answer_survives_its_process_being_killed(store, store_location):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    child = await asyncio.to_thread(subprocess.run, [sys.executable, "-c", KILLED, store_location], cwd=REPO, env=env,
+                                    capture_output=True, text=True, timeout=60)
+    assert child.returncode == -signal.SIGKILL, child.stderr
+    entry = await store.get(A, int(child.stdout))
+    assert (entry.question, entry.user_id, entry.source) == ("Was it kill -9 proof?", "5", "slash")
+
+
+async def refuse_moderation_records(location: str) -> None:
+    """From outside the store: every insert into the moderation table fails from now on."""
+    if location.startswith("postgresql://"):
+        import asyncpg
+
+        db = await asyncpg.connect(location)
+        try:
+            await db.execute("""
+                CREATE FUNCTION no_room() RETURNS trigger AS $$
+                BEGIN RAISE EXCEPTION 'no room for moderation records'; END $$ LANGUAGE plpgsql;
+                CREATE TRIGGER no_room BEFORE INSERT ON moderation FOR EACH ROW EXECUTE FUNCTION no_room();
+            """)
+        finally:
+            await db.close()
+    else:
+        import sqlite3
+
+        with contextlib.closing(sqlite3.connect(location)) as db, db:
+            db.execute("CREATE TRIGGER no_room BEFORE INSERT ON moderation"
+                       " BEGIN SELECT RAISE(ABORT, 'no room for moderation records'); END")
+
+
+async def test_a_hide_whose_record_cannot_be_written_hides_nothing(store, store_location):
+    await store.hide(A, SPAN, reason="first", answer_id=None, user_id=None, user_name="mod")
+    await refuse_moderation_records(store_location)
+    other = HiddenSpan("bbc-2021-01-17", *SECOND)
+    with pytest.raises(AuditWriteFailed, match="no room for moderation records"):
+        await store.hide(A, other, reason="second", answer_id=None, user_id=None, user_name="mod")
+    with pytest.raises(AuditWriteFailed, match="no room for moderation records"):
+        await store.unhide(A, SPAN, reason="cleared", answer_id=None, user_id=None, user_name="mod")
+    assert await store.hidden_spans("111") == frozenset({SPAN})

@@ -31,7 +31,7 @@ class BacklogPolicy:
 
 
 class Backlog:
-    def __init__(self, write: Callable[[Any], Awaitable[int]], where: object,
+    def __init__(self, write: Callable[..., Awaitable[int]], where: object,
                  policy: BacklogPolicy = BacklogPolicy()) -> None:
         if policy.capacity < 0:
             raise ValueError(f"a backlog's capacity cannot be negative ({policy.capacity})")
@@ -51,7 +51,7 @@ class Backlog:
         """The audit id, or None when the answer waits in the backlog (its id is not known yet)."""
         if not self._waiting:
             try:
-                return await self._write(row)
+                return await self._write(row, retrying=False)
             except AuditWriteFailed as exc:
                 error = exc
                 log.warning("audit log %s refuses writes (%s); answers wait in memory and are retried every "
@@ -76,7 +76,7 @@ class Backlog:
     async def _write_oldest(self) -> bool:
         row, question = self._waiting[0]
         try:
-            await self._write(row)
+            await self._write(row, retrying=True)
         except AuditWriteFailed:
             return False
         except Exception:  # noqa: BLE001 - a row the store will never take must not block those behind it

@@ -253,7 +253,8 @@ class PostgresStore(PostgresCommunity):
         """As SQLiteStore.record_answer: the audit id, or None while the answer waits in the backlog."""
         return await self._backlog.submit((R.answer_values(answer, asker), R.quote_values(answer)), answer.question)
 
-    async def _insert_answer(self, prepared: tuple[dict[str, Any], list[tuple]]) -> int:
+    async def _insert_answer(self, prepared: tuple[dict[str, Any], list[tuple]], *, retrying: bool = False) -> int:
+        # The backlog's retries, every second while a lock lasts, would repeat the same warning.
         row, quotes = prepared
 
         async def insert(db: asyncpg.Connection) -> int:
@@ -268,7 +269,7 @@ class PostgresStore(PostgresCommunity):
                     [(audit_id, *quote) for quote in quotes])
             return audit_id
 
-        return await self._write(insert)
+        return await self._write(insert, quiet=retrying)
 
     async def get(self, scope: Scope, audit_id: int) -> AuditEntry:
         key = R.audit_key(audit_id)
@@ -591,7 +592,7 @@ class PostgresStore(PostgresCommunity):
             raise AuditUnavailable(self.path, _reason(exc)) from None
 
     async def _write(self, work: Callable[[asyncpg.Connection], Awaitable[T]], *,
-                     undo: Callable[[], None] | None = None, retry: bool = True) -> T:
+                     undo: Callable[[], None] | None = None, retry: bool = True, quiet: bool = False) -> T:
         pool = self._connected()
         attempts = self._attempts if retry else 1
         for attempt in range(1, attempts + 1):
@@ -616,8 +617,9 @@ class PostgresStore(PostgresCommunity):
                 if not isinstance(exc, _RETRYABLE) or attempt == attempts:
                     raise AuditWriteFailed(self.path, exc, attempt) from None
                 delay = self._backoff * 2 ** (attempt - 1)
-                log.warning("audit store %s failed a write (%s); retrying in %.2f s (attempt %d of %d)",
-                            self.path, _reason(exc), delay, attempt + 1, attempts)
+                log.log(logging.DEBUG if quiet else logging.WARNING,
+                        "audit store %s failed a write (%s); retrying in %.2f s (attempt %d of %d)",
+                        self.path, _reason(exc), delay, attempt + 1, attempts)
                 await asyncio.sleep(delay)
         raise AssertionError("unreachable: the last attempt returns or raises")
 

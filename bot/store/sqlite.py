@@ -253,7 +253,8 @@ class SQLiteStore(SQLiteCommunity):
         row["abstained"] = int(row["abstained"])
         return await self._backlog.submit((row, R.quote_values(answer)), answer.question)
 
-    async def _insert_answer(self, prepared: tuple[dict[str, Any], list[tuple]]) -> int:
+    async def _insert_answer(self, prepared: tuple[dict[str, Any], list[tuple]], *, retrying: bool = False) -> int:
+        # The backlog's retries, every second while a lock lasts, would repeat the same warning.
         row, quotes = prepared
 
         async def insert(db: aiosqlite.Connection) -> int:
@@ -267,7 +268,7 @@ class SQLiteStore(SQLiteCommunity):
             )
             return audit_id
 
-        return await self._write(insert)
+        return await self._write(insert, quiet=retrying)
 
     async def get(self, scope: Scope, audit_id: int) -> AuditEntry:
         """The entry; UnknownAuditId when it does not exist or is outside the scope."""
@@ -612,7 +613,7 @@ class SQLiteStore(SQLiteCommunity):
                 raise AuditUnavailable(self.path, _reason(exc, self.path)) from None
 
     async def _write(self, work: Callable[[aiosqlite.Connection], Awaitable[T]], *,
-                     undo: Callable[[], None] | None = None) -> T:
+                     undo: Callable[[], None] | None = None, quiet: bool = False) -> T:
         """`work` in one write transaction, retried while the database is busy. `undo` reverses what
         `work` did outside the database, if the commit fails after it."""
         async with self._lock:
@@ -639,8 +640,9 @@ class SQLiteStore(SQLiteCommunity):
                     if not _is_busy(exc) or attempt == self._attempts:
                         raise AuditWriteFailed(self.path, exc, attempt) from None
                     delay = self._backoff * 2 ** (attempt - 1)
-                    log.warning("audit log %s is busy (%s); retrying in %.2f s (attempt %d of %d)",
-                                self.path, exc, delay, attempt + 1, self._attempts)
+                    log.log(logging.DEBUG if quiet else logging.WARNING,
+                            "audit log %s is busy (%s); retrying in %.2f s (attempt %d of %d)",
+                            self.path, exc, delay, attempt + 1, self._attempts)
                     await asyncio.sleep(delay)
         raise AssertionError("unreachable: the last attempt returns or raises")
 
