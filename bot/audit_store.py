@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from retrieval.answer import Answer
     from retrieval.index import HiddenSpan
 
+    from bot.store.community import ReportAction
     from bot.store.values import AuditEntry, AuditStats, Forgotten, GuildHide, GuildSettings, MemberData, Moderation
 
 
@@ -146,3 +147,13 @@ class AuditStore(Protocol):
     async def delete_older_than(self, days: float) -> "Forgotten":
         """Retention: every member's questions and feedback older than `days`, in every guild."""
 
+
+    # -- reports in the mod-log channel (bot/store/community.py) ---------------------------
+    async def resolve_report(self, scope: Scope, audit_id: int, *, action: str, report_id: int | None = None,
+                             quote_rank: int | None = None, reason: str | None = None, user_id: str | None = None,
+                             user_name: str | None = None) -> "ReportAction":
+        """A moderator's decision on a report: "hide" one quote in that server (with its moderation
+        record) or "dismiss"; recorded in one transaction. UnknownQuote for a quote the answer lacks."""
+
+    async def report_actions(self, scope: Scope, audit_id: int | None = None) -> list["ReportAction"]:
+        """The decisions in the scope (one answer's, given its id), oldest first."""

@@ -48,7 +48,8 @@ def entry_text(entry: AuditEntry) -> str:
         f"asked by {_who(entry)} (user {_shown(entry.user_id)}) in guild {_shown(entry.guild_id or '-')}, channel {_shown(entry.channel_id)}",
         f"question: {_shown(entry.question)}",
         f"mode {_shown(entry.mode)}, model {_shown(entry.model or 'none')}, corpus {_shown(entry.corpus_version)}, {entry.latency_ms:.1f} ms",
-        f"status: {_shown(entry.status)}" + (f" ({_shown(entry.reason)})" if entry.reason else "") + f", from {_shown(entry.source)}",
+        f"status: {_shown(entry.status)}" + (f" ({_shown(entry.reason)})" if entry.reason else "") + f", from {_shown(entry.source)}"
+        + (f" on message {_shown(entry.message_id)} by user {_shown(entry.message_author_id)}" if entry.message_id else ""),
         "abstained: the articles did not cover it" if entry.abstained else f"{len(entry.quotes)} quotes:",
     ]
     for q in entry.quotes:

@@ -16,7 +16,7 @@ from retrieval.errors import BadQuestion, StorybotError
 from retrieval.limits import MAX_INPUT_LINE_BYTES, shorten_error
 from retrieval.question_text import normalise_question, valid_text
 
-from bot import audit_cli, engine, formatting
+from bot import audit_cli, engine, formatting, progress
 from bot import corpus_cli
 from bot import settings as settings_module
 from bot.input_lines import input_lines
@@ -36,7 +36,6 @@ def _library_defaults() -> None:
         # Model loading draws progress bars and chatty notices on stderr; a user wants answers.
         "TRANSFORMERS_VERBOSITY": "error",
         "HF_HUB_DISABLE_PROGRESS_BARS": "1",
-        "TQDM_DISABLE": "1",
         "TOKENIZERS_PARALLELISM": "false",
         # libgomp's spin-waiting threads fight the event loop for 2 cores: with passive waits
         # an answer's p50 was 14.9 ms instead of 18.7 ms, and the phases of ~490 ms forward
@@ -47,9 +46,9 @@ def _library_defaults() -> None:
 
 
 def _configure_logging(level: str) -> None:
-    logging.basicConfig(level=getattr(logging, level, logging.INFO), format="storybot: %(levelname)s: %(message)s", force=True)
-    for noisy in ("sentence_transformers", "transformers", "httpx", "huggingface_hub", "discord"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
+    from bot import logs
+
+    logs.configure(level)
 
 
 def _print_answer(result: Answer, as_json: bool, out: TextIO) -> None:
@@ -121,7 +120,9 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         prefer_named_outlet=not args.no_outlets,
     )
     index = engine.load(settings)
-    report = evaluate(lambda q: answer(index, q, policy), index.corpus, questions)
+    ask, shown = progress.counted(lambda q: answer(index, q, policy), len(questions), "eval")
+    with shown:
+        report = evaluate(ask, index.corpus, questions)
     parts = [index.model or "no model"]
     if index.dense is not None:
         parts += [f"fusion {policy.fusion.value}", "aligned" if policy.align else "not aligned"]
@@ -142,6 +143,17 @@ def cmd_timeline(args: argparse.Namespace, settings: Settings) -> int:
     for entry in timeline(load_corpus(settings.corpus)):
         print(f"{entry.article.published or 'undated'}  {formatting.article_citation(entry.article)}")
         print(f"    “{entry.quote}”")
+    return 0
+
+
+def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
+    """Build the index and fill the caches now, with progress, so the next start is quick."""
+    import time
+
+    started = time.perf_counter()
+    index = engine.warm(settings)
+    print(f"index ready: {len(index.corpus.articles)} articles, {index.mode} ({index.model or 'no model'}), "
+          f"corpus {index.corpus.version}, {time.perf_counter() - started:.1f} s; caches in {settings.cache}")
     return 0
 
 
@@ -209,6 +221,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     timeline_parser = sub.add_parser("timeline", help="the articles by date, each with its first sentence")
     timeline_parser.set_defaults(func=cmd_timeline)
+
+    index_parser = sub.add_parser("index", help="build the index and warm the caches ahead of a start (with progress)")
+    index_parser.set_defaults(func=cmd_index)
 
     run = sub.add_parser("run", help="run the Discord bot (needs DISCORD_TOKEN)")
     run.set_defaults(func=cmd_run)

@@ -17,6 +17,7 @@ from retrieval.errors import StorybotError
 from retrieval.index import HiddenSpan
 from retrieval.ingest import BadOption, IngestError, Problem, add_article, check_corpus, check_options, read_source
 
+from bot import progress
 from bot.inert_text import for_terminal
 from bot.recording import current_user
 from bot.store import AuditError, open_store
@@ -32,11 +33,36 @@ def _shown(path: Path) -> str:
 
 
 def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
-    name = "<stdin>" if args.path == "-" else args.path
-    check_options(name, published=args.published, kind=args.kind)  # a mistyped option before any reading
     for chatty in ("trafilatura", "htmldate"):
         # Their warnings ("discarding data: None") say less than the one error we print.
         logging.getLogger(chatty).setLevel(max(logging.ERROR, logging.getLogger().level))
+    if len(args.paths) == 1:
+        args.path = args.paths[0]
+        return _add_one(args, settings)
+    return _add_many(args, settings)
+
+
+def _add_many(args: argparse.Namespace, settings: Settings) -> int:
+    """Several files, each added or refused on its own (a refused file changes nothing), with
+    progress on a terminal. Metadata options name one article, so they are refused here."""
+    given = [f"--{name}" for name in ("title", "outlet", "author", "url", "published") if getattr(args, name)]
+    if given or "-" in args.paths:
+        raise BadOption(", ".join(given) or "-", f"can only be given with one file, not {len(args.paths)}")
+    refused = 0
+    for path in progress.iterate(args.paths, "adding articles", "file"):
+        args.path = path
+        try:
+            _add_one(args, settings)
+        except (BadOption, IngestError) as exc:
+            print(f"storybot: {exc}", file=sys.stderr)
+            refused += 1
+    print(f"{len(args.paths) - refused} of {len(args.paths)} files added" + (f"; {refused} refused" if refused else ""))
+    return 1 if refused else 0
+
+
+def _add_one(args: argparse.Namespace, settings: Settings) -> int:
+    name = "<stdin>" if args.path == "-" else args.path
+    check_options(name, published=args.published, kind=args.kind)  # a mistyped option before any reading
     source = read_source(args.path, stdin=sys.stdin)
     result = add_article(
         settings.corpus, source, title=args.title, outlet=args.outlet, author=args.author,
@@ -178,7 +204,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     actions = corpus.add_subparsers(dest="corpus_action", metavar="ACTION", required=True)
 
     add = actions.add_parser("add", help="add an article from a saved web page (.html), a .txt or a .md file")
-    add.add_argument("path", help="the file; '-' reads it from standard input")
+    add.add_argument("paths", nargs="+", metavar="path", help="the file (or several); '-' reads one from standard input")
     for option, what in (("title", "the headline"), ("outlet", "the publication"), ("author", "the byline"),
                          ("url", "the article's address")):
         add.add_argument(f"--{option}", help=f"{what} (overrides what the file says)")

@@ -5,7 +5,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import AsyncIterator
 
 import discord
@@ -18,7 +18,9 @@ from bot import embeds
 from bot.store import AuditError
 from bot.audit_store import Asker, AuditStore
 from bot.discord_feedback import Feedback
-from bot.discord_replies import SHUTTING_DOWN, defer_public, reply
+from bot.discord_replies import SHUTTING_DOWN, defer_private, defer_public, reply
+from bot.discord_settings import ServerSettings, answers_public_in
+from bot.paging import Pager
 from bot.service import AnswerService
 
 log = logging.getLogger(__name__)
@@ -32,8 +34,10 @@ class Cooldown:
         self.seconds = seconds
         self._last: dict[int, float] = {}
 
-    def remaining(self, user_id: int) -> float:
-        return max(0.0, self._last.get(user_id, -1e9) + self.seconds - time.monotonic())
+    def remaining(self, user_id: int, seconds: float | None = None) -> float:
+        """`seconds`: the server's own cooldown, when it set one."""
+        wait = self.seconds if seconds is None else seconds
+        return max(0.0, self._last.get(user_id, -1e9) + wait - time.monotonic())
 
     def start(self, user_id: int) -> None:
         self._last[user_id] = time.monotonic()
@@ -67,13 +71,15 @@ class InFlight:
             log.warning("stopping with %d answers unfinished after %.0f s", self._busy, timeout)
 
 
-def asker_of(interaction: discord.Interaction, source: str = "slash") -> Asker:
+def asker_of(interaction: discord.Interaction, source: str = "slash", message: discord.Message | None = None) -> Asker:
     return Asker(
         guild_id=str(interaction.guild_id) if interaction.guild_id else None,
         channel_id=str(interaction.channel_id) if interaction.channel_id else None,
         user_id=str(interaction.user.id),
         user_name=str(interaction.user),
         source=source,
+        message_id=str(message.id) if message is not None else None,
+        message_author_id=str(message.author.id) if message is not None else None,
     )
 
 
@@ -84,12 +90,24 @@ class Asking:
     feedback: Feedback
     cooldown: Cooldown
     in_flight: InFlight
+    servers: ServerSettings | None = None  # per-server settings; None: public everywhere, one cooldown
+    pager: Pager = field(init=False)
 
-    async def ask(self, interaction: discord.Interaction, question: str) -> None:
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "pager", Pager(lambda: self.service.index.corpus))
+
+    async def ask(self, interaction: discord.Interaction, question: str, *, message: discord.Message | None = None) -> None:
+        """Answer `question` (a "Find sources" passes the message it came from). Public where the
+        server's settings say so, else only the asker sees it."""
         if self.in_flight.draining:
             await reply(interaction, SHUTTING_DOWN)
             return
-        wait = self.cooldown.remaining(interaction.user.id)
+        settings = await self.servers.before_acknowledging(interaction.guild_id) if self.servers else None
+        public = settings is None or answers_public_in(settings, interaction.channel_id)
+        if message is not None:
+            public = public and settings is not None and settings.find_sources_public
+        server_cooldown = settings.cooldown_seconds if settings is not None else None
+        wait = self.cooldown.remaining(interaction.user.id, server_cooldown)
         if wait > 0:
             await reply(interaction, f"Easy there: you can ask again in {wait:.0f} s.")
             return
@@ -99,21 +117,24 @@ class Asking:
             await reply(interaction, f"I can't ask that: {exc}.")
             return
         self.cooldown.start(interaction.user.id)
-        await defer_public(interaction)
+        if public:
+            await defer_public(interaction)
+        else:  # the follow-up replaces the private "thinking...", so the answer is private too
+            await defer_private(interaction)
         async with self.in_flight.answering():
             # A server's own hidden passages; a DM gets the operator's global hides only
             # (those are out of the index already).
             guild = str(interaction.guild_id) if interaction.guild_id else None
             exclude = await self.store.hidden_spans(guild) if guild else frozenset()
             result = await self.service.ask(question, exclude)
-            audit_id = await self._record(interaction, result)
+            audit_id = await self._record(interaction, result, asker_of(interaction, "message" if message else "slash", message))
             view = self.feedback.view(audit_id) if audit_id is not None else discord.utils.MISSING
             await interaction.followup.send(embed=embeds.answer_embed(result), view=view)
 
-    async def _record(self, interaction: discord.Interaction, result: Answer) -> int | None:
+    async def _record(self, interaction: discord.Interaction, result: Answer, asker: Asker) -> int | None:
         """The audit id, or None when the store cannot take it: the member still gets the answer."""
         try:
-            return await self.store.record_answer(result, asker_of(interaction))
+            return await self.store.record_answer(result, asker)
         except AuditError:
             log.critical("AUDIT RECORD LOST for %r asked by %s", result.question, interaction.user.id, exc_info=True)
             return None
@@ -126,7 +147,7 @@ class Asking:
 
         @app_commands.command(name="sources", description="The articles storybot quotes from, by date")
         async def sources(interaction: discord.Interaction) -> None:
-            await interaction.response.send_message(embed=embeds.sources_embed(self.service.index.corpus))
+            await self.pager.send_first_page(interaction, "sources")
 
         @app_commands.command(name="help", description="What storybot does and doesn't do, and how to report an answer")
         async def help(interaction: discord.Interaction) -> None:
@@ -134,6 +155,6 @@ class Asking:
 
         @app_commands.command(name="timeline", description="The story's articles by date, each with its first sentence")
         async def timeline(interaction: discord.Interaction) -> None:
-            await interaction.response.send_message(embed=embeds.timeline_embed(self.service.index.corpus))
+            await self.pager.send_first_page(interaction, "timeline")
 
         return [ask, sources, help, timeline]

@@ -20,6 +20,7 @@ from bot import engine
 from bot.command_sync import ScopeSync
 from bot.audit_store import AuditStore
 from bot.discord_client import StoryBot
+from bot.discord_members import expire_periodically
 from bot.discord_replies import ERROR_MESSAGE, SHUTTING_DOWN
 from bot.live import Reloader
 from bot.service import AnswerService
@@ -79,6 +80,7 @@ async def _open_bot(stack: contextlib.AsyncExitStack, settings: Settings, **opti
         owner_ids=settings.owner_ids,
         operator_guild_ids=settings.operator_guild_ids,
         sync_record=settings.command_sync_file,
+        retention_days=settings.retention_days,
         **options,
     )
     stack.push_async_callback(bot.close)
@@ -97,7 +99,10 @@ async def serve(settings: Settings, *, stop: asyncio.Event | None = None) -> int
     stop = stop or asyncio.Event()
     async with contextlib.AsyncExitStack() as stack:
         bot = await _open_bot(stack, settings, sync_commands=settings.syncs_commands)
-        for job in (bot.reloader.load_model(), bot.reloader.watch()):
+        jobs = [bot.reloader.load_model(), bot.reloader.watch()]
+        if settings.retention_days is not None:
+            jobs.append(expire_periodically(bot.store, settings.retention_days))
+        for job in jobs:
             stack.push_async_callback(_cancelled, asyncio.create_task(job))
         runner = asyncio.create_task(bot.start(settings.discord_token or ""), name="discord")
         stack.push_async_callback(_cancelled, runner)

@@ -11,12 +11,16 @@ from pathlib import Path
 import discord
 from discord import app_commands
 
-from bot import command_sync
+from bot import command_sync, logs
 from bot.audit_store import AuditStore
 from bot.discord_asking import Asking, Cooldown, InFlight
 from bot.discord_feedback import Feedback
 from bot.discord_moderation import AuditGroup, Operators, reload_command
+from bot.discord_members import Members
 from bot.discord_replies import report_failure, reply
+from bot.discord_settings import ServerSettings, SettingsGroup
+from bot.discord_sources import find_sources_command
+from bot.modlog import ModLog
 from bot.live import Reloader
 from bot.service import AnswerService
 
@@ -41,7 +45,9 @@ class StoryBot(discord.AutoShardedClient):
         sync_record: Path | None = None,
         sync_commands: bool = True,
         force_sync: bool = False,
+        retention_days: float | None = None,
     ) -> None:
+        logs.quiet_voice()  # before the client is made: that is when discord.py warns
         super().__init__(
             intents=discord.Intents(guilds=True),
             # Nothing the bot sends may ping anyone: not a question's @everyone, not an
@@ -61,11 +67,15 @@ class StoryBot(discord.AutoShardedClient):
         self.sync_outcomes: list[command_sync.ScopeSync] = []
         self.in_flight = InFlight()
         self.cooldown = Cooldown(cooldown_seconds)
-        self.feedback = Feedback(store)
-        self.asking = Asking(service, store, self.feedback, self.cooldown, self.in_flight)
+        self.servers = ServerSettings(store, cooldown_seconds)
+        self.modlog = ModLog(store, self.servers)
+        self.feedback = Feedback(store, on_report=self.modlog.report_filed)
+        self.asking = Asking(service, store, self.feedback, self.cooldown, self.in_flight, self.servers)
+        self.members = Members(store, retention_days)
         self.tree = app_commands.CommandTree(self)
         self.tree.on_error = self.on_app_command_error  # type: ignore[method-assign]
-        for command in self.asking.commands():
+        for command in (*self.asking.commands(), *self.members.commands(), find_sources_command(self.asking),
+                        SettingsGroup(self.servers)):
             self.tree.add_command(command)
         self.tree.add_command(AuditGroup(store, reloader.settings.corpus))
         operators = Operators(frozenset(owner_ids), frozenset(operator_guild_ids))
@@ -79,7 +89,7 @@ class StoryBot(discord.AutoShardedClient):
         return self.in_flight.draining
 
     async def setup_hook(self) -> None:
-        self.add_dynamic_items(self.feedback.button)
+        self.add_dynamic_items(self.feedback.button, self.asking.pager.button, self.modlog.button, self.members.button)
         if not self.sync_commands:
             return
         extra = tuple(g for g in self.operator_guild_ids if g not in self.guild_ids)

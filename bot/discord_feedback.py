@@ -9,6 +9,7 @@ members reporting the same answer at once.
 from __future__ import annotations
 
 import logging
+from typing import Awaitable, Callable
 
 import discord
 
@@ -33,9 +34,13 @@ def scope_of(interaction: discord.Interaction) -> Scope:
     return Scope.guild(interaction.guild_id) if interaction.guild_id else Scope.direct_messages()
 
 
+OnReport = Callable[[discord.Interaction, int, int, "str | None"], Awaitable[None]]
+
+
 class Feedback:
-    def __init__(self, store: AuditStore) -> None:
+    def __init__(self, store: AuditStore, on_report: OnReport | None = None) -> None:
         self.store = store
+        self.on_report = on_report  # e.g. post it in the server's mod-log channel
         self.button = _button_class(self)
 
     def view(self, audit_id: int) -> discord.ui.View:
@@ -60,8 +65,8 @@ class Feedback:
     async def report(self, interaction: discord.Interaction, audit_id: int, reason: str | None) -> None:
         await defer_private(interaction)
         try:
-            await self.store.record_report(scope_of(interaction), audit_id, user_id=str(interaction.user.id),
-                                           user_name=str(interaction.user), reason=reason)
+            report_id = await self.store.record_report(scope_of(interaction), audit_id, user_id=str(interaction.user.id),
+                                                       user_name=str(interaction.user), reason=reason)
         except UnknownAuditId:
             await reply(interaction, "That answer is no longer in the log.")
             return
@@ -70,6 +75,11 @@ class Feedback:
                                      f"{exc.hours} hours. The moderators have them; thank you.")
             return
         await reply(interaction, "Reported to the moderators. Thank you.")
+        if self.on_report is not None:
+            try:
+                await self.on_report(interaction, audit_id, report_id, reason)
+            except Exception:  # noqa: BLE001 - the report is recorded; /audit reported still shows it
+                log.exception("report %s on answer %s was recorded but not posted to the moderators", report_id, audit_id)
 
 
 def _button_class(feedback: Feedback) -> type[discord.ui.DynamicItem[discord.ui.Button]]:

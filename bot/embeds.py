@@ -105,14 +105,15 @@ def _fit_total(embed: discord.Embed) -> None:
         embed.description = shorten(embed.description, len(embed.description) - excess)
 
 
-def sources_embed(corpus: Corpus) -> discord.Embed:
-    lines = [source_line(n, article) for n, article in enumerate(corpus.by_date(), 1)]
-    embed = discord.Embed(colour=COLOUR, title="The articles storybot quotes from")
-    embed.description = shorten("\n".join(lines), DESCRIPTION_LIMIT)
-    return embed
+SOURCES_TITLE = "The articles storybot quotes from"
+TIMELINE_TITLE = "The story so far, by date"
 
 
-def timeline_embed(corpus: Corpus) -> discord.Embed:
+def sources_lines(corpus: Corpus) -> list[str]:
+    return [source_line(n, article) for n, article in enumerate(corpus.by_date(), 1)]
+
+
+def timeline_lines(corpus: Corpus) -> list[str]:
     lines = []
     for entry in timeline(corpus):
         article = entry.article
@@ -120,21 +121,38 @@ def timeline_embed(corpus: Corpus) -> discord.Embed:
         if article.kind != "news":
             head += f" · **{article.kind.upper()}**"
         lines.append(f"{head}\n> {shorten(safe(entry.quote), 400)}")
-    embed = discord.Embed(colour=COLOUR, title="The story so far, by date")
-    embed.description = shorten("\n\n".join(lines), DESCRIPTION_LIMIT)
+    return lines
+
+
+def sources_embed(corpus: Corpus) -> discord.Embed:
+    embed = discord.Embed(colour=COLOUR, title=SOURCES_TITLE)
+    embed.description = shorten("\n".join(sources_lines(corpus)), DESCRIPTION_LIMIT)
+    return embed
+
+
+def timeline_embed(corpus: Corpus) -> discord.Embed:
+    embed = discord.Embed(colour=COLOUR, title=TIMELINE_TITLE)
+    embed.description = shorten("\n\n".join(timeline_lines(corpus)), DESCRIPTION_LIMIT)
     return embed
 
 
 HELP_TEXT = (
-    "**storybot** answers questions about Amnesty International's \"prisoner of conscience\" "
-    "designation of Alexei Navalny (named in January 2021, withdrawn in February, restored in May) "
-    "by **quoting the news articles word for word**, with outlet, title, date and link.\n\n"
-    "• `/ask question:` — the quoted passages that answer it; when none clearly does, the nearest ones "
-    "under a warning and what the articles don't say; when nothing in them is related, a plain \"the articles don't cover that\".\n"
-    "• `/sources` — the articles it quotes from; `/timeline` — the story by date.\n\n"
-    "It never writes text of its own and does not know anything the articles don't say. "
-    "Under every answer, **Helpful** / **Not helpful** tell us how it did, and **Report** "
-    "(with an optional reason) sends the answer to the moderators."
+    "**storybot** answers questions about one story: Amnesty International calling Alexei Navalny a "
+    "\"prisoner of conscience\" (January 2021), taking the label back (February) and giving it back (May). "
+    "It answers by **quoting news articles word for word**, with the outlet, title, date and link.\n\n"
+    "**What you can do**\n"
+    "• `/ask` — ask in your own words; you get the quoted passages that answer it; when none clearly does, "
+    "the nearest ones under a warning and what the articles don't say; when nothing in them is related, "
+    "a plain \"the articles don't cover that\".\n"
+    "• **Find sources** — right-click (or long-press) any message, choose *Apps* → *Find sources*: "
+    "storybot looks up what the articles say about that claim. Only you see the answer unless this server chose otherwise.\n"
+    "• `/sources` — the articles it quotes; `/timeline` — the story by date.\n"
+    "• Under every answer: **Helpful**, **Not helpful**, and **Report** to tell the moderators it is wrong.\n"
+    "• `/mydata` — what storybot keeps about you here; `/forget-me` — remove it.\n\n"
+    "**What it can't do**\n"
+    "It never writes text of its own, gives opinions or knows anything the articles don't say, "
+    "so it can't tell you what happened after them or judge who is right. "
+    "It can't read images or links in a message, only its text."
 )
 
 

@@ -56,3 +56,13 @@ def load(settings: Settings) -> Index:
     load_thesaurus(settings.corpus)
     encoder = load_model(settings.model)
     return build(settings, encoder)
+
+
+def warm(settings: Settings) -> Index:
+    """`storybot index`: the index with every passage embedded (the embedding cache filled) and
+    the sentence cache written, a bar on a terminal while the model works."""
+    from bot import progress
+
+    load_corpus(settings.corpus)
+    load_thesaurus(settings.corpus)
+    return build(settings, progress.with_progress(load_model(settings.model)))

@@ -33,6 +33,8 @@ class Settings:
     # whose moderators are operators.
     owner_ids: tuple[int, ...] = ()
     operator_guild_ids: tuple[int, ...] = ()
+    # Members' questions, votes and reports older than this are removed (None: kept until forgotten).
+    retention_days: float | None = None
 
     @property
     def history_file(self) -> Path:
@@ -108,6 +110,15 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _retention(env: Mapping[str, str]) -> float | None:
+    if not env.get("STORYBOT_RETENTION_DAYS", "").strip():
+        return None
+    days = _number(env, "STORYBOT_RETENTION_DAYS", 0.0)
+    if days <= 0:
+        raise BadSetting("STORYBOT_RETENTION_DAYS: must be more than 0 days (leave it out to keep data until forgotten)")
+    return days
+
+
 def _db(raw: str, cwd: Path) -> Path | str:
     from bot.store import is_postgres
 
@@ -141,6 +152,7 @@ def from_env(env: Mapping[str, str], cwd: Path) -> Settings:
         shard_count=shard_count,
         shard_ids=shard_ids,
         owner_ids=_ids("STORYBOT_OWNER_IDS", env.get("STORYBOT_OWNER_IDS", ""), "user id"),
+        retention_days=_retention(env),
         operator_guild_ids=_ids("STORYBOT_OPERATOR_GUILD_IDS", env.get("STORYBOT_OPERATOR_GUILD_IDS", ""), "guild id"),
     )
 

@@ -173,6 +173,8 @@ class FakeDiscord:
         self.command_bodies: Dict[Optional[int], List[Dict[str, Any]]] = {}
         self.messages: Dict[str, Dict[str, Any]] = {}
         self.interactions: Dict[int, SentInteraction] = {}
+        # More text channels per guild, sent in GUILD_CREATE: add them with add_text_channel() before the bot starts.
+        self.extra_channels: Dict[int, List[Dict[str, Any]]] = {}
         self.ready_count = self.resumed_count = 0
         self.session_id: Optional[str] = None  # the latest session's
         self.sessions: Dict[str, Session] = {}
@@ -316,6 +318,50 @@ class FakeDiscord:
                 break
         return await self._send_interaction(2, {**data, **(data_extra or {})}, **who)
 
+    async def message_command(self, name: str, message: Dict[str, Any], **who: Any) -> SentInteraction:
+        """Dispatch a message context-menu command (application command of type 3) on `message` (e.g. one from
+        member_message()); Discord sends the target message in data.resolved, so no message intent is needed."""
+        scopes = [None] if who.get("dm") else [who.get("guild_id", self.guild_ids[0] if self.guild_ids else None), None]
+        data: Dict[str, Any] = {"id": str(next(self._ids)), "name": name, "type": 3, "target_id": message["id"],
+                                "resolved": {"messages": {message["id"]: message}}}
+        for scope in scopes:
+            reg = next((c for c in self._registered.get(scope, []) if c["name"] == name and c.get("type") == 3), None)
+            if reg:
+                data["id"] = reg["id"]
+                if scope is not None:
+                    data["guild_id"] = str(scope)
+                break
+        return await self._send_interaction(2, data, **who)
+
+    def member_message(self, content: str, *, channel_id: Optional[int] = None, author_id: int = USER_ID + 1,
+                       author_name: str = "poster", embeds: tuple = (), attachments: tuple = ()) -> Dict[str, Any]:
+        """A message a member posted (not the bot): what a message command's target looks like."""
+        mid = str(next(self._ids))
+        return {"id": mid, "type": 0, "channel_id": str(channel_id or self.channel_id),
+                "author": self.user_payload(author_id, author_name), "content": content, "embeds": list(embeds),
+                "components": [], "attachments": list(attachments), "mentions": [], "mention_roles": [],
+                "mention_everyone": False, "pinned": False, "tts": False, "timestamp": _now(),
+                "edited_timestamp": None, "flags": 0}
+
+    def add_text_channel(self, guild_id: int, channel_id: int, name: str, *, bot_can_post: bool = True) -> Dict[str, Any]:
+        """Another text channel in a guild; with bot_can_post=False, @everyone (the bot included) is denied
+        Send Messages there by a permission overwrite."""
+        deny = [] if bot_can_post else [{"id": str(guild_id), "type": 0, "allow": "0", "deny": str(1 << 11)}]
+        channel = {"id": str(channel_id), "type": 0, "name": name, "position": len(self.extra_channels.get(int(guild_id), [])) + 1,
+                   "guild_id": str(guild_id), "permission_overwrites": deny, "nsfw": False, "parent_id": None}
+        self.extra_channels.setdefault(int(guild_id), []).append(channel)
+        return channel
+
+    def resolved_channels(self, *channel_ids: int) -> Dict[str, Any]:
+        """data.resolved for channel options (as Discord sends with a command naming channels)."""
+        known = {c["id"]: c for g in self.extra_channels.values() for c in g}
+        out = {}
+        for cid in channel_ids:
+            c = known.get(str(cid)) or {"id": str(cid), "type": 0, "name": "general"}
+            out[str(cid)] = {"id": c["id"], "type": c["type"], "name": c["name"], "permissions": str(BASIC_PERMISSIONS),
+                             "parent_id": None, "guild_id": c.get("guild_id")}
+        return {"resolved": {"channels": out}}
+
     async def press_button(self, custom_id: str, *, message: Optional[Dict[str, Any]] = None,
                            **who: Any) -> SentInteraction:
         """Dispatch a button click (type 3). `message` is the message the button is on (a dict such as one from
@@ -380,7 +426,8 @@ class FakeDiscord:
     def guild_payload(self, guild_id: int) -> Dict[str, Any]:
         """The GUILD_CREATE sent after READY: @everyone role, the bot as member, and one text channel."""
         channels = [{"id": str(self.channel_of(guild_id)), "type": 0, "name": "general", "position": 0,
-                     "guild_id": str(guild_id), "permission_overwrites": [], "nsfw": False, "parent_id": None}]
+                     "guild_id": str(guild_id), "permission_overwrites": [], "nsfw": False, "parent_id": None},
+                    *self.extra_channels.get(int(guild_id), [])]
         everyone = {"id": str(guild_id), "name": "@everyone", "permissions": str(BASIC_PERMISSIONS), "position": 0,
                     "color": 0, "hoist": False, "managed": False, "mentionable": False, "flags": 0}
         me = {"user": self.bot_user, "roles": [], "joined_at": _now(), "deaf": False, "mute": False, "flags": 0}

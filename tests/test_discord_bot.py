@@ -120,7 +120,8 @@ async def test_commands_are_synced_to_both_guilds_and_moderator_commands_are_gui
     assert fake.identify_payloads[0]["token"] == fake.token
     for guild in (GUILD_A, GUILD_B):
         commands = {c["name"]: c for c in fake.command_bodies[guild]}
-        assert set(commands) == {"ask", "sources", "help", "timeline", "reload", "audit"}
+        assert set(commands) == {"ask", "sources", "help", "timeline", "reload", "audit", "settings", "mydata", "forget-me",
+                                 "Find sources"}
         [question] = commands["ask"]["options"]
         assert (question["name"], question["required"], question["max_length"]) == ("question", True, 1000)
         for moderators in ("audit", "reload"):

@@ -95,7 +95,7 @@ async def test_commands_are_synced_only_when_they_changed_and_stale_scopes_are_e
         async with started(fake, tmp_path, bm25_index, guild_ids=(GUILD_ID,)) as bot:
             assert [o.action for o in bot.sync_outcomes] == ["synced", "synced"]  # global (emptied) and the guild
         first = fake_paths()
-        assert len(first) == 2 and fake.command_bodies[None] == [] and len(fake.command_bodies[GUILD_ID]) == 6
+        assert len(first) == 2 and fake.command_bodies[None] == [] and len(fake.command_bodies[GUILD_ID]) == 10
 
         async with started(fake, tmp_path, bm25_index, guild_ids=(GUILD_ID,)) as bot:
             assert {o.action for o in bot.sync_outcomes} == {"unchanged"}
@@ -112,7 +112,7 @@ async def test_commands_are_synced_only_when_they_changed_and_stale_scopes_are_e
             actions = {o.scope: o.action for o in bot.sync_outcomes}
         assert actions == {"global": "synced", str(OTHER): "unchanged", str(GUILD_ID): "cleared"}
         assert fake.command_bodies[GUILD_ID] == [] and {c["name"] for c in fake.command_bodies[None]} == {
-            "ask", "sources", "help", "timeline", "audit"}
+            "ask", "sources", "help", "timeline", "audit", "settings", "mydata", "forget-me", "Find sources"}
         audit = next(c for c in fake.command_bodies[None] if c["name"] == "audit")
         assert audit["contexts"] == [0] and audit["integration_types"] == [0]  # in servers only, never in DMs
 

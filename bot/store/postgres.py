@@ -21,6 +21,7 @@ import asyncpg
 
 from bot.audit_store import Asker, Scope
 from bot.store import rows as R
+from bot.store.postgres_community import MIGRATION as POSTGRES_COMMUNITY_MIGRATION, PostgresCommunity
 from bot.store.backlog import Backlog, BacklogPolicy
 from bot.store.errors import (AuditSchemaTooNew, AuditUnavailable, AuditWriteFailed, ReportLimitReached,
                               SpanAlreadyHidden, SpanNotHidden, UnknownAuditId)
@@ -155,6 +156,7 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX feedback_by_user ON feedback(user_id);
     CREATE INDEX feedback_by_time ON feedback(created_at);
     """,
+    POSTGRES_COMMUNITY_MIGRATION,
 )
 
 _ANSWER_COLUMNS = ", ".join(f"answers.{name}" for name in R.ANSWER_COLUMNS)
@@ -196,7 +198,7 @@ def _scoped(scope: Scope, p: _Params, table: str = "answers") -> str:
     return f"{table}.guild_id = {p(scope.guild_id)}"
 
 
-class PostgresStore:
+class PostgresStore(PostgresCommunity):
     """An open PostgreSQL audit store. `await PostgresStore.open(url)`, then `close()`."""
 
     backend = "postgresql"
@@ -548,7 +550,11 @@ class PostgresStore:
             hides = await db.execute(
                 f"UPDATE guild_hidden SET user_id = NULL, user_name = $2 WHERE user_id = $1 AND {mod_where}",
                 *m.values)
-            return Forgotten(_count(asked) + _count(theirs), _count(feedback), _count(moderation) + _count(hides))
+            decided = await db.execute(  # their decisions on reports in the mod-log channel
+                f"UPDATE report_actions SET user_id = NULL, user_name = $2 WHERE user_id = $1 AND {mod_where}",
+                *m.values)
+            return Forgotten(_count(asked) + _count(theirs), _count(feedback),
+                             _count(moderation) + _count(hides) + _count(decided))
 
         return await self._write(forget)
 

@@ -22,6 +22,7 @@ import aiosqlite
 
 from bot.audit_store import Asker, Scope
 from bot.store import rows as R
+from bot.store.sqlite_community import MIGRATION as SQLITE_COMMUNITY_MIGRATION, SQLiteCommunity
 from bot.store.backlog import Backlog, BacklogPolicy
 from bot.store.errors import (AuditSchemaTooNew, AuditUnavailable, AuditWriteFailed, ReportLimitReached,
                               SpanAlreadyHidden, SpanNotHidden, UnknownAuditId)
@@ -165,6 +166,7 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX feedback_by_user ON feedback(user_id);
     CREATE INDEX feedback_by_time ON feedback(created_at);
     """,
+    SQLITE_COMMUNITY_MIGRATION,
 )
 
 _ANSWER_COLUMNS = ", ".join(f"answers.{name}" for name in R.ANSWER_COLUMNS)
@@ -180,7 +182,7 @@ def _scoped(scope: Scope, table: str = "answers") -> tuple[str, tuple]:
     return f"{table}.guild_id = ?", (scope.guild_id,)
 
 
-class SQLiteStore:
+class SQLiteStore(SQLiteCommunity):
     """An open SQLite audit store. `await SQLiteStore.open(path)`, then `close()` or `async with`."""
 
     backend = "sqlite"
@@ -564,7 +566,11 @@ class SQLiteStore:
             hides = await db.execute(
                 f"UPDATE guild_hidden SET user_id = NULL, user_name = ? WHERE user_id = ? AND {mod_where}",
                 (pseudonym, member, *mod_params))
-            return Forgotten(asked.rowcount + theirs.rowcount, feedback.rowcount, moderation.rowcount + hides.rowcount)
+            decided = await db.execute(  # their decisions on reports in the mod-log channel
+                f"UPDATE report_actions SET user_id = NULL, user_name = ? WHERE user_id = ? AND {mod_where}",
+                (pseudonym, member, *mod_params))
+            return Forgotten(asked.rowcount + theirs.rowcount, feedback.rowcount,
+                             moderation.rowcount + hides.rowcount + decided.rowcount)
 
         return await self._write(forget)
 
