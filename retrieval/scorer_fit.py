@@ -1,0 +1,58 @@
+"""Fitting the scorer (retrieval/scorer.py) on question sets: `storybot fit tests/data/dev.jsonl`.
+
+Every question of the sets except requests is answered up to the evidence step; a candidate
+is a positive for the `passage` head when it holds one of the question's gold phrases, and a
+question is a positive for the `related` head when it is about the story (answerable or not).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from retrieval.answer import encode, gather, normalise_question, read_question
+from retrieval.evaluation import EvalQuestion, holds_gold
+from retrieval.evidence import PASSAGE_FEATURES, QUESTION_FEATURES
+from retrieval.index import Index
+from retrieval.policy import DEFAULT_POLICY, Policy
+from retrieval.scorer import MODEL_FILE, Scorer, fit_head
+
+# Regularisation of both regressions (scikit-learn's C, its default): the dev set has a few
+# thousand candidate rows, enough that the fit barely depends on it.
+REGULARISATION = 1.0
+_BATCH = 32
+
+
+def training_rows(index: Index, questions: Sequence[EvalQuestion], policy: Policy = DEFAULT_POLICY):
+    """(passage rows, passage labels, question rows, question labels)."""
+    x, y, qx, qy = [], [], [], []
+    asked = [q for q in questions if q.category != "request"]
+    for start in range(0, len(asked), _BATCH):
+        batch = asked[start : start + _BATCH]
+        texts = [normalise_question(q.question) for q in batch]
+        read = [read_question(index, t, policy) for t in texts]
+        vectors, pieces = encode(index, [r for _, r in read], policy)
+        for n, q in enumerate(batch):
+            evidence = gather(index, texts[n], read[n][0], read[n][1], vectors, pieces, n, policy)
+            for k, i in enumerate(evidence.candidates):
+                x.append(evidence.features[k])
+                y.append(q.answerable and holds_gold(index.passages[i].text, q.gold))
+            qx.append(evidence.summary)
+            qy.append(q.category in ("answerable", "story_unanswered"))
+    return np.array(x), np.array(y, dtype=int), np.array(qx), np.array(qy, dtype=int)
+
+
+def fit(index: Index, questions: Sequence[EvalQuestion], sources: Sequence[str], path: Path = MODEL_FILE) -> Scorer:
+    x, y, qx, qy = training_rows(index, questions)
+    scorer = Scorer(
+        fit_head(x, y, PASSAGE_FEATURES, c=REGULARISATION),
+        fit_head(qx, qy, QUESTION_FEATURES, c=REGULARISATION),
+        tuple(sources),
+    )
+    Path(path).write_text(json.dumps(scorer.to_json(), indent=1) + "\n", encoding="utf-8")
+    return scorer
+
+
+__all__ = ["training_rows", "fit"]
