@@ -146,7 +146,7 @@ def cmd_fit(args: argparse.Namespace, settings: Settings) -> int:
     scorer = fit(index, questions, [str(p) for p in args.files], args.out)
     load_scorer.cache_clear()
     print(f"fitted on {len(questions)} questions of {', '.join(str(p) for p in args.files)}; written to {args.out}")
-    for name, head in (("passage", scorer.passage), ("related", scorer.related)):
+    for name, head in (("passage", scorer.passage), ("related", scorer.related), ("answerable", scorer.answerable)):
         weights = ", ".join(f"{f} {c:+.2f}" for f, c in zip(head.features, head.coef))
         print(f"{name}: {weights}; intercept {head.intercept:+.2f}")
     return 0

@@ -8,7 +8,7 @@ from __future__ import annotations
 import discord
 from discord.utils import escape_markdown, escape_mentions
 
-from retrieval.answer import Answer, Quote
+from retrieval.answer import Answer, Quote, Status
 from retrieval.timeline import timeline
 from retrieval.articles import Article, Corpus
 
@@ -49,9 +49,9 @@ def _block_quote(text: str, n: int, budget: int) -> str:
 
 def answer_embed(result: Answer) -> discord.Embed:
     embed = discord.Embed(colour=COLOUR, title=shorten("Q: " + safe(result.question), QUESTION_ECHO_CHARS))
-    if result.abstained:
-        embed.description = result.message
-        embed.set_footer(text="storybot quotes the articles and never writes its own answer.")
+    if result.status is Status.NOT_COVERED:
+        embed.description = shorten(escape_mentions(result.message or ""), DESCRIPTION_LIMIT)
+        embed.set_footer(text="storybot quotes the articles and never writes its own answer · not covered")
         return embed
     dates = {q.published for q in result.passages}
     budget = (DESCRIPTION_LIMIT - 10) // max(len(result.passages), 1)
@@ -59,12 +59,16 @@ def answer_embed(result: Answer) -> discord.Embed:
     for n, quote in enumerate(result.passages, 1):
         dated = f" ({quote.published or 'undated'})" if len(dates) > 1 else ""
         quotes.append(_block_quote(quote.quote, n, budget - len(dated)) + dated)
-    embed.description = shorten("\n\n".join(quotes), DESCRIPTION_LIMIT)
+    head = ""
+    if result.status is Status.UNCERTAIN:
+        # The reason says what is missing; the label warns the passages may not answer.
+        head = f"**{escape_mentions(result.reason or '')}**\n*{result.message}:*\n\n"
+    embed.description = shorten(head + "\n\n".join(quotes), DESCRIPTION_LIMIT)
     sources = "\n".join(source_line(n, q) for n, q in enumerate(result.passages, 1))
     if len(sources) > FIELD_LIMIT:  # long links: drop them before cutting text
         sources = "\n".join(source_line(n, q, with_link=False) for n, q in enumerate(result.passages, 1))
     embed.add_field(name="Sources", value=shorten(sources, FIELD_LIMIT), inline=False)
-    embed.set_footer(text=f"Quoted verbatim · mode {result.mode}")
+    embed.set_footer(text=f"Quoted verbatim · {result.status.value.replace('_', ' ')} · mode {result.mode}")
     _fit_total(embed)
     return embed
 
@@ -99,7 +103,8 @@ HELP_TEXT = (
     "**storybot** answers questions about Amnesty International's \"prisoner of conscience\" "
     "designation of Alexei Navalny (named in January 2021, withdrawn in February, restored in May) "
     "by **quoting the news articles word for word**, with outlet, title, date and link.\n\n"
-    "• `/ask question:` — two or three quoted passages, or a plain \"the articles don't cover that\".\n"
+    "• `/ask question:` — the quoted passages that answer it; when none clearly does, the nearest ones "
+    "under a warning and what the articles don't say; when nothing in them is related, a plain \"the articles don't cover that\".\n"
     "• `/sources` — the articles it quotes from; `/timeline` — the story by date.\n\n"
     "It never writes text of its own and does not know anything the articles don't say. "
     "Under every answer, **Helpful** / **Not helpful** tell us how it did, and **Report** "

@@ -28,7 +28,6 @@ from retrieval.checks import evidence_check, kind_check, related_check, request_
 from retrieval.errors import BadQuestion
 from retrieval.evidence import (
     PASSAGE_FEATURES,
-    QUESTION_FEATURES,
     QuestionPieces,
     alignment_pieces,
     content_words,
@@ -42,7 +41,7 @@ from retrieval.index import HiddenSpan, Index, Mode
 from retrieval.names import unknown_names
 from retrieval.outlets import named_outlets
 from retrieval.policy import DEFAULT_POLICY, Policy
-from retrieval.question_analysis import Question, analyse
+from retrieval.question_analysis import Kind, Question, analyse
 from retrieval.quotes import Candidate, choose_quotes, token_set
 from retrieval.scorer import Scorer, load_scorer
 from retrieval.thesaurus import Thesaurus
@@ -162,7 +161,8 @@ class Scored:
     answers: np.ndarray  # P(candidate answers), per candidate
     related: float  # P(the question is about the story)
     order: tuple[int, ...] = field(default=())  # candidate positions, most probable first
-    bar: float = 0.0  # what the best must reach to answer
+    answerable: float = 0.0  # P(some candidate answers the question)
+    bar: float = 0.0  # what `answerable` must reach to answer
 
 
 def answer(index: Index, question: str, policy: Policy = DEFAULT_POLICY, *,
@@ -274,13 +274,15 @@ def gather(index: Index, text: str, question: Question, read: str, vectors: np.n
     best_in_article = {d: max(float(f) for f, dd in zip(fused, doc_ids) if dd == d) for d in set(doc_ids)}
     rows = np.zeros((count, len(PASSAGE_FEATURES)))
     for k, i in enumerate(ids):
+        passage = index.passages[i]
         article = index.article(doc_ids[k])
         held = kinds[k]
+        around = [float(fused[j]) for j, other in enumerate(ids) if j != k and _adjacent(passage, index.passages[other])]
         rows[k] = (
             cos[k], aligned[k], bm25[k], fused[k] - best, best_in_article[doc_ids[k]] - best,
             coverage[:, k].min() if len(words) else 1.0, coverage[:, k].mean() if len(words) else 1.0,
             float(held is True), float(held is False), time_match(question, article), len(unknown), sidebar,
-            index.passages[i].sentences,
+            passage.sentences, (max(around) - best) if around else -1.0, _lead(article.body, passage.start),
         )
     summary = np.array([
         float(cos.max()) if count else 0.0,
@@ -292,6 +294,20 @@ def gather(index: Index, text: str, question: Question, read: str, vectors: np.n
     ])
     return Evidence(question, read, tuple(ids), rows, summary, tuple(w.text for w in words), coverage, kinds, unknown,
                     float(sparse.max()) if len(sparse) else 0.0)
+
+
+def _adjacent(a, b) -> bool:
+    """Does `b` end just before `a` starts, or start just after it ends (a space or a
+    paragraph break between)?"""
+    if a.doc_id != b.doc_id:
+        return False
+    return 0 < a.start - b.end <= 2 or 0 < b.start - a.end <= 2
+
+
+def _lead(body: str, start: int) -> float:
+    """1.0 in the article's first paragraph, falling to 0.0 in its last."""
+    paragraphs = body.count("\n\n")
+    return 1.0 - body.count("\n\n", 0, start) / paragraphs if paragraphs else 1.0
 
 
 def _allowed(index: Index, text: str, policy: Policy) -> np.ndarray | None:
@@ -328,15 +344,37 @@ def score(index: Index, evidence: Evidence, policy: Policy, scorer: Scorer | Non
     Without a model, BM25's share of the question's weight stands in for both."""
     if index.dense is None:
         answers = evidence.features[:, PASSAGE_FEATURES.index("bm25")]
+        order = tuple(int(k) for k in np.argsort(-answers, kind="stable"))
         related = 1.0 if evidence.best_sparse >= policy.min_related_bm25 else 0.0
-        bar = policy.min_relevance_bm25
-    else:
-        scorer = scorer or load_scorer()
-        answers = scorer.passage.probability(evidence.features) if evidence.candidates else np.zeros(0)
-        related = float(scorer.related.probability(evidence.summary)[0])
-        bar = policy.min_answer
+        best = float(answers[order[0]]) if order else 0.0
+        return Scored(evidence, answers, related, order, best, policy.min_relevance_bm25)
+    scorer = scorer or load_scorer()
+    answers = scorer.passage.probability(evidence.features) if evidence.candidates else np.zeros(0)
     order = tuple(int(k) for k in np.argsort(-answers, kind="stable"))
-    return Scored(evidence, answers, related, order, bar)
+    related = float(scorer.related.probability(evidence.summary)[0])
+    answerable = float(scorer.answerable.probability(answer_features(evidence, answers, order))[0]) if order else 0.0
+    return Scored(evidence, answers, related, order, answerable, policy.min_answer)
+
+
+def answer_features(evidence: Evidence, answers: np.ndarray, order: Sequence[int]) -> np.ndarray:
+    """The question-level evidence that some candidate answers (ANSWER_FEATURES)."""
+    top = order[0] if len(order) else None
+    row = evidence.features[top] if top is not None else np.zeros(len(PASSAGE_FEATURES))
+    kind = evidence.question.kind
+    return np.array([
+        float(answers[order[0]]) if len(order) else 0.0,
+        float(answers[order[1]]) if len(order) > 1 else 0.0,
+        row[PASSAGE_FEATURES.index("words_min")],
+        row[PASSAGE_FEATURES.index("words_mean")],
+        row[PASSAGE_FEATURES.index("kind_missing")],
+        len(evidence.unknown),
+        len(evidence.words),
+        float(kind is Kind.DATE),
+        float(kind is Kind.NUMBER),
+        float(kind in (Kind.PERSON, Kind.PLACE, Kind.INSTANCE)),
+        float(kind in (Kind.REASON, Kind.DESCRIPTION)),
+        float(kind is Kind.YES_NO),
+    ])
 
 
 # --- 5. check ------------------------------------------------------------------------------
@@ -346,8 +384,7 @@ def check(scored: Scored, policy: Policy) -> tuple[Status, str | None, tuple[Che
     evidence = scored.evidence
     request = request_check(evidence.question)
     related = related_check(scored.related, policy.min_related)
-    best = float(scored.answers[scored.order[0]]) if scored.order else 0.0
-    weak = evidence_check(best, scored.bar)
+    weak = evidence_check(scored.answerable, scored.bar)
     near = scored.order[: policy.max_quotes]
     names = unknown_name_check(evidence.unknown)
     kind = kind_check(evidence.question, [evidence.kinds[k] for k in near])

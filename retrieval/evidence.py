@@ -36,8 +36,26 @@ PASSAGE_FEATURES = (
     "unknown_names",  # names in the question the articles never use
     "sidebar",  # the question's cosine with the nearest sidebar headline minus the best passage's
     "sentences",  # 2 for a two-sentence window
+    "neighbour",  # the best fused score of a candidate right before or after it, minus the best:
+    # a one-sentence paragraph is often explained by the next, which may not be quoted with it
+    "lead",  # 1 for the article's first paragraph, falling to 0 for its last
 )
 QUESTION_FEATURES = ("best_cosine", "best_alignment", "best_bm25", "best_words_mean", "sidebar", "unknown_names")
+# The question-level decision "some passage answers", read from the best candidates' scores.
+ANSWER_FEATURES = (
+    "p_best",  # the passage head's probability for the best candidate
+    "p_second",  # for the second
+    "words_min",  # of the best candidate
+    "words_mean",
+    "kind_missing",
+    "unknown_names",
+    "content_words",  # how many words carry what the question asks
+    "asks_date",
+    "asks_number",
+    "asks_name",  # who, where, which X
+    "asks_reason",  # why, how
+    "asks_yes_no",
+)
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ class Policy:
     min_quote: float = 0.35
     max_quotes: int = 3
     # Nearest passages shown for an uncertain answer.
-    nearest_shown: int = 2
+    nearest_shown: int = 3
     # --- the explanation units (retrieval/checks.py) ---
     # A question word is "spoken to" by a passage holding it, or a word piece with at least
     # this cosine to it (MiniLM's token vectors; 0.5 was the factoid check's measured value).

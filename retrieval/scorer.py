@@ -10,6 +10,10 @@ evidence of retrieval/evidence.py, fitted on tests/data/dev.jsonl by
   ("founded", "hospital") is nowhere in the passage.
 - `related`: is the question about the story at all (answerable or not) rather than other
   news, chit-chat or sport?
+- `answerable`: of the questions about the story, does some candidate answer it? Read from
+  the passage head's best probabilities, how well the best candidate speaks to each word
+  of the question, and the kind of fact asked (a "when" question about a date the articles
+  never give matches them as well as one they answer).
 
 The bars the probabilities are held to are in retrieval/policy.py.
 """
@@ -23,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.errors import StorybotError
-from retrieval.evidence import PASSAGE_FEATURES, QUESTION_FEATURES
+from retrieval.evidence import ANSWER_FEATURES, PASSAGE_FEATURES, QUESTION_FEATURES
 
 MODEL_FILE = Path(__file__).with_name("scorer.json")
 
@@ -68,10 +72,12 @@ class Head:
 class Scorer:
     passage: Head
     related: Head
+    answerable: Head
     fitted_on: tuple[str, ...] = ()
 
     def to_json(self) -> dict:
-        return {"fitted_on": list(self.fitted_on), "passage": self.passage.to_json(), "related": self.related.to_json()}
+        return {"fitted_on": list(self.fitted_on), "passage": self.passage.to_json(), "related": self.related.to_json(),
+                "answerable": self.answerable.to_json()}
 
 
 @lru_cache(maxsize=4)
@@ -81,6 +87,7 @@ def load_scorer(path: Path = MODEL_FILE) -> Scorer:
         return Scorer(
             Head.from_json(data["passage"], PASSAGE_FEATURES, "passage"),
             Head.from_json(data["related"], QUESTION_FEATURES, "related"),
+            Head.from_json(data["answerable"], ANSWER_FEATURES, "answerable"),
             tuple(data.get("fitted_on", ())),
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
