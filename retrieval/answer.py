@@ -331,10 +331,26 @@ def _piece_similarity(index: Index, pieces: QuestionPieces | None, ids: Sequence
     if not present:
         return result
     rows = np.concatenate([np.arange(*spans[k]) for k in present])
-    similarity = pieces.vectors.astype(np.float32) @ tokens.vectors[rows].astype(np.float32).T
+    similarity = pieces.vectors.astype(np.float32) @ _as_float32(tokens.vectors)[rows].T
     starts = np.concatenate([[0], np.cumsum([spans[k][1] - spans[k][0] for k in present])[:-1]])
     result[:, present] = np.maximum.reduceat(similarity, starts, axis=1)
     return result
+
+
+_FLOAT32: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+# Token matrices up to this many rows are kept as float32 too (~1.5 KB a row): converting the
+# candidates' float16 rows on every question cost more than the matrix product itself.
+FLOAT32_ROWS = 500_000
+
+
+def _as_float32(vectors: np.ndarray) -> np.ndarray:
+    if len(vectors) > FLOAT32_ROWS:
+        return vectors
+    kept = _FLOAT32.get(id(vectors))
+    if kept is None or kept[0] is not vectors:
+        _FLOAT32.clear()  # one index at a time: a reload replaces it
+        kept = _FLOAT32[id(vectors)] = (vectors, vectors.astype(np.float32))
+    return kept[1]
 
 
 # --- 4. score ------------------------------------------------------------------------------
@@ -397,7 +413,7 @@ def check(scored: Scored, policy: Policy) -> tuple[Status, str | None, tuple[Che
         return Status.NOT_COVERED, NO_ANSWER, checks
     if not weak.fired:
         return Status.ANSWERED, None, checks
-    explained = next((c for c in (names, kind, word) if c.fired), weak)
+    explained = next((c for c in (kind, names, word) if c.fired), weak)
     return Status.UNCERTAIN, explained.reason, checks
 
 

@@ -130,6 +130,9 @@ def kind_held(question: Question, text: str, question_words: frozenset[str]) -> 
         return facts(text).has_date
     if kind is Kind.NUMBER:
         return facts(text).has_number
+    if kind is Kind.INSTANCE and question.noun and not about_the_source(question.noun):
+        # "which hospital": a passage naming something, and saying it is a hospital.
+        return bool(set(tokenize(question.noun)) & set(tokenize(text))) and bool(new_names(text, question_words))
     if kind in (Kind.PERSON, Kind.PLACE, Kind.INSTANCE):
         return bool(new_names(text, question_words))
     return None
