@@ -151,6 +151,7 @@ class Evidence:
     kinds: tuple[bool | None, ...]  # per candidate: holds the kind of fact asked
     unknown: tuple[str, ...]  # names the articles never use
     best_sparse: float = 0.0
+    absent: int = 0  # content words the articles never use, nor a typo of one
 
 
 @dataclass(frozen=True)
@@ -292,8 +293,9 @@ def gather(index: Index, text: str, question: Question, read: str, vectors: np.n
         sidebar,
         len(unknown),
     ])
+    absent = sum(not index.knows(w.folded) for w in words)
     return Evidence(question, read, tuple(ids), rows, summary, tuple(w.text for w in words), coverage, kinds, unknown,
-                    float(sparse.max()) if len(sparse) else 0.0)
+                    float(sparse.max()) if len(sparse) else 0.0, absent)
 
 
 def _adjacent(a, b) -> bool:
@@ -385,6 +387,8 @@ def answer_features(evidence: Evidence, answers: np.ndarray, order: Sequence[int
         row[PASSAGE_FEATURES.index("kind_missing")],
         len(evidence.unknown),
         len(evidence.words),
+        evidence.absent,
+        float(evidence.coverage.max(axis=1).min()) if evidence.coverage.size else 1.0,
         float(kind is Kind.DATE),
         float(kind is Kind.NUMBER),
         float(kind in (Kind.PERSON, Kind.PLACE, Kind.INSTANCE)),

@@ -50,6 +50,8 @@ ANSWER_FEATURES = (
     "kind_missing",
     "unknown_names",
     "content_words",  # how many words carry what the question asks
+    "absent_words",  # how many of them the articles never use (nor a typo of one)
+    "words_min_any",  # the least-spoken-to word, by the candidate that speaks to it best
     "asks_date",
     "asks_number",
     "asks_name",  # who, where, which X
