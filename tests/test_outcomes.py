@@ -73,3 +73,12 @@ def test_without_a_model_the_outcomes_still_hold(bm25_index):
     assert answer(bm25_index, "write me a poem about navalny").status is Status.NOT_COVERED
     assert answer(bm25_index, "how do i make sourdough bread").status is Status.NOT_COVERED
     assert answer(bm25_index, "leonid volkov").status is Status.ANSWERED
+
+
+def test_the_terminal_text_leads_with_the_status_and_reason(hybrid_index):
+    from bot.formatting import answer_text
+
+    uncertain = answer_text(answer(hybrid_index, "Which German hospital treated Navalny?"))
+    assert uncertain.startswith("Uncertain: The articles don't name a hospital.") and NEAREST_LABEL in uncertain
+    assert answer_text(answer(hybrid_index, "tell me a joke")).startswith("Not covered: storybot doesn't write")
+    assert answer_text(answer(hybrid_index, "why was the status withdrawn?")).startswith("Answered:")
