@@ -11,6 +11,7 @@ from retrieval.embeddings import EmbeddingCache, Encoder, dictionary_words, load
 from retrieval.errors import ModelUnavailable
 from retrieval.hiding import load_hidden
 from retrieval.index import Index, build_index
+from retrieval.question_analysis import warm_up
 from retrieval.thesaurus import load_thesaurus
 
 from bot.settings import Settings
@@ -33,6 +34,7 @@ def load_model(name: str) -> Encoder | None:
 def build(settings: Settings, encoder: Encoder | None) -> Index:
     """The index of the corpus as it is on disk now, without the passages moderators hid."""
     corpus = load_corpus(settings.corpus)
+    warm_up()  # the question reader's data, loaded with the index rather than in an answer
     return build_index(
         corpus,
         encoder=encoder,

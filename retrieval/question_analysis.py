@@ -76,12 +76,17 @@ _LEAD = r"^(?:(?:ok|okay|so|and|but|hey|hi|yo|bot|quick one|also|um|hmm|btw|wait
 _REQUESTS: tuple[tuple[Request, re.Pattern[str]], ...] = (
     (Request.INSTRUCTIONS, re.compile(
         r"\b(ignore|disregard|forget|override)\b.{0,30}\b(instructions?|rules|prompt|previous|above|guidelines)\b"
-        r"|\bsystem prompt\b|\bjailbreak|\bdeveloper mode\b")),
+        r"|\bsystem prompt\b|\bjailbreak|\bdeveloper mode\b|\b(?:your|ur) (?:instructions|rules|programming|prompt)\b"
+        r"|\bfrom now on\b|\byou are now\b|\bdo anything now\b")),
     (Request.WRITING, re.compile(
         _LEAD + r"(?:(?:can|could|would|will) (?:you|u) (?:please |pls )?|i want you to |i need you to |now )?"
         r"(?:write|draft|compose|generate|create|make|draw|paint|sing|rap|translate|rewrite|roleplay|role-play|role play"
         r"|pretend|act as|imagine you|turn|swear|roast|insult|code|program|set|remind)\b"
-        r"|\btell (?:me|us) (?:a |another )?(?:joke|story|poem|riddle)\b|^(?:say|speak) (?:something|sth|hi|hello)\b")),
+        r"|\btell (?:me|us) (?:a |another )?(?:joke|story|poem|riddle)\b|^(?:say|speak) (?:something|sth|hi|hello)\b"
+        r"|\b(?:a|an|some|me|us) (?:short |quick |funny |little |new )?(?:poem|haiku|limerick|song|rap|essay|joke|tweet|meme"
+        r"|letter|speech|riddle|sonnet|story about|picture|image|drawing|cartoon)s?\b"
+        r"|\b(?:pretend|roleplay|role-play|act like|act as|imagine you(?:'re| are))\b"
+        r"|^(?:summari[sz]e|rephrase|paraphrase|rewrite|explain like)\b")),
     (Request.OPINION, re.compile(
         r"\b(?:your|ur) (?:own )?(?:opinion|view|take|thoughts|feelings?)\b|\bdo (?:you|u) (?:personally )?(?:think|believe|feel|like|agree)\b"
         r"|\bwhat do (?:you|u) (?:personally )?(?:think|reckon|make of)\b|\bin your (?:opinion|view)\b|\bwho do (?:you|u) (?:side|support)\b")),
@@ -91,7 +96,8 @@ _REQUESTS: tuple[tuple[Request, re.Pattern[str]], ...] = (
         r"|\bhow(?:'s| is| are) (?:it going|you|u|your day|things)\b|\bwho (?:made|built|created|programmed|owns) (?:you|u)\b"
         r"|\bare (?:you|u) (?:a |an )?(?:bot|human|real|ai|chatgpt|gpt|alive|sentient|there|ok)\b"
         r"|\b(?:you(?:'re| are)|ur|u r) (?:a |so )?(?:useless|stupid|dumb|bad|great|awesome|smart|trash|annoying)\b"
-        r"|\bwhat (?:can|do) (?:you|u) do\b|\bwhat are (?:you|u)\b")),
+        r"|\bwhat (?:can|do) (?:you|u) do\b|\bwhat are (?:you|u)\b|\bwho are (?:you|u)\b|\b(?:good|bad) bot\b"
+        r"|\bwhat(?:'s| is) (?:your|ur) name\b|\bhow old are (?:you|u)\b|\bi (?:love|hate) (?:you|u)\b")),
 )
 
 # (pattern at the question's start, kind). Order matters: "how many" before "how".
@@ -191,6 +197,16 @@ def _months_named(text: str) -> frozenset[str]:
     return frozenset(months)
 
 
+def warm_up() -> None:
+    """Load dateparser's and lemminflect's data now (about a second), at start-up, rather
+    than inside the first answer that names a month or asks "which X"."""
+    from retrieval.passage_facts import facts
+
+    _months_named("what happened in May 2021")
+    _noun_asked(["german", "hospital"])
+    facts("Amnesty said on Friday, 7 May, that Navalny was one of 2 people.")
+
+
 def analyse(text: str) -> Question:
     """The question read: request or not, kind of fact asked, months it is confined to."""
     kind, noun = kind_of(text)
@@ -198,4 +214,4 @@ def analyse(text: str) -> Question:
     return Question(text=text, kind=kind, noun=noun, months=months, request=request_kind(text))
 
 
-__all__ = ["Kind", "Request", "Question", "analyse", "kind_of", "request_kind"]
+__all__ = ["Kind", "Request", "Question", "analyse", "kind_of", "request_kind", "warm_up"]
