@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from enum import Enum
 from typing import Collection, Sequence
 
@@ -254,7 +255,8 @@ def gather(index: Index, text: str, question: Question, read: str, vectors: np.n
     ids = [i for i in ids if not any(h.overlaps(index.passages[i]) for h in exclude)]
     own = pieces[n] if pieces is not None else None
     words = content_words(read, own)
-    unknown = tuple(name.text for name in unknown_names(text, index.knows))
+    known, spell = _word_lookups(index)
+    unknown = tuple(name.text for name in unknown_names(text, known))
     count = len(ids)
     cos = dense[ids] if dense is not None and count else np.zeros(count)
     bm25 = sparse[ids] if count else np.zeros(0)
@@ -265,7 +267,7 @@ def gather(index: Index, text: str, question: Question, read: str, vectors: np.n
         if len(keep):
             aligned = similarity[keep].mean(axis=0)
     texts = [index.passages[i].text for i in ids]
-    coverage = word_coverage(words, [token_set(t) for t in texts], similarity, index.bm25.spell)
+    coverage = word_coverage(words, [token_set(t) for t in texts], similarity, spell)
     asked_words = question_word_set(text)
     kinds = tuple(kind_held(question, t, asked_words) for t in texts)
     w_dense, w_aligned, w_sparse = policy.rerank_weights
@@ -293,9 +295,22 @@ def gather(index: Index, text: str, question: Question, read: str, vectors: np.n
         sidebar,
         len(unknown),
     ])
-    absent = sum(not index.knows(w.folded) for w in words)
+    absent = sum(not known(w.folded) for w in words)
     return Evidence(question, read, tuple(ids), rows, summary, tuple(w.text for w in words), coverage, kinds, unknown,
                     float(sparse.max()) if len(sparse) else 0.0, absent)
+
+
+_LOOKUPS: dict[int, tuple[object, object, object]] = {}
+
+
+def _word_lookups(index: Index):
+    """`index.knows` and the typo correction of single words, remembered per index: each
+    runs difflib over the corpus's words, a few milliseconds for a word it does not know."""
+    kept = _LOOKUPS.get(id(index.bm25))
+    if kept is None or kept[0] is not index.bm25:
+        _LOOKUPS.clear()  # one index at a time: a reload replaces it
+        kept = _LOOKUPS[id(index.bm25)] = (index.bm25, lru_cache(maxsize=65536)(index.knows), lru_cache(maxsize=65536)(index.bm25.spell))
+    return kept[1], kept[2]
 
 
 def _adjacent(a, b) -> bool:
