@@ -82,6 +82,10 @@ class EvalReport:
         ]
         return lines
 
+    def not_covered_elsewhere(self) -> float:
+        """Off-topic questions and requests that are not covered."""
+        return self._not_covered_elsewhere()
+
     def _not_covered_elsewhere(self) -> float:
         total = sum(self.categories.get(c, 0) for c in ("off_topic", "request"))
         covered = sum(self.categories.get(c, 0) * self.share(c, "not_covered") for c in ("off_topic", "request"))
