@@ -24,11 +24,7 @@ import pysbd
 
 from retrieval.articles import Article
 
-# A sentence shorter than this ("The reason?") does not stand alone as a quote, but may
-# open or close a two-sentence window.
-MIN_SINGLE_CHARS = 40
-# Two sentences longer than this together are too long to read in a chat message.
-MAX_WINDOW_CHARS = 420
+from retrieval.policy import MAX_WINDOW_CHARS, MIN_SINGLE_CHARS
 
 _WORDLESS = re.compile(r"^\W*$")
 

@@ -9,8 +9,51 @@ measured"), and the few structural choices of the retrieval itself.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 
-from retrieval.fusion import Fusion
+
+class Fusion(str, Enum):
+    BLEND = "blend"  # weighted sum of cosine and relative BM25
+    RRF = "rrf"  # reciprocal rank fusion
+    DENSE = "dense"  # dense alone (for comparison)
+
+    @classmethod
+    def from_str(cls, value: str) -> "Fusion":
+        try:
+            return cls(value.strip().lower())
+        except ValueError:
+            valid = ", ".join(f.value for f in cls)
+            raise ValueError(f"unknown fusion {value!r}; expected one of: {valid}") from None
+
+
+# --- numbers of the modules below, set by hand before the scorer and kept as they were ---
+# retrieval/chunking.py: a sentence shorter than this ("The reason?") does not stand alone as
+# a quote but may open or close a two-sentence window; two sentences longer than
+# MAX_WINDOW_CHARS together are too long to read in a chat message.
+MIN_SINGLE_CHARS = 40
+MAX_WINDOW_CHARS = 420
+# retrieval/bm25.py: how alike a word must be to a corpus word (difflib's ratio) to be read as
+# its typo; a thesaurus equivalent earns this share of the word's weight (a synonym is good
+# evidence, not as good as the word). Both measured on the first dev set (README history).
+TYPO_CUTOFF = 0.8
+SYNONYM_CREDIT = 0.5
+# retrieval/fusion.py: reciprocal rank fusion's constant, the value of Cormack et al. (2009).
+RRF_K = 60
+# retrieval/names.py: two letters are initials or chat ("u", "uk"), too short to tell a name by.
+MIN_NAME_LENGTH = 3
+# retrieval/quotes.py: two passages sharing this much of their vocabulary (Jaccard), or the
+# smaller this much inside the larger, or a run of SHARED_RUN words, say the same thing (the
+# same Amnesty statement carried by two outlets).
+DUPLICATE_JACCARD = 0.6
+DUPLICATE_CONTAINMENT = 0.8
+SHARED_RUN = 6
+# (0.5 and 1.0 measured for SYNONYM_CREDIT; 0.5 ranked better on dev.)
+# retrieval/tokenize.py: how alike a word of 7+ letters must be to a word about the source
+# ("articles") to be read as its typo ("articels").
+SOURCE_WORD_CUTOFF = 0.85
+# retrieval/scorer_fit.py: scikit-learn's default regularisation; the dev set's few thousand
+# candidate rows make the fit barely depend on it.
+REGULARISATION = 1.0
 
 
 @dataclass(frozen=True)

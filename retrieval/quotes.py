@@ -8,14 +8,9 @@ from typing import Sequence
 from retrieval.chunking import Passage
 from retrieval.tokenize import tokenize
 
-# Two passages sharing this much of their vocabulary say the same thing (the same Amnesty
-# statement carried by two outlets); containment as well, for a one-sentence quote inside
-# another outlet's longer one.
-DUPLICATE_JACCARD = 0.6
-DUPLICATE_CONTAINMENT = 0.8
-# Two passages sharing a run of this many words (stopwords aside) carry the same sentence,
-# even when each has a different neighbour around it.
-SHARED_RUN = 6
+# Containment as well as Jaccard: a one-sentence quote inside another outlet's longer one; a
+# shared run of words: the same sentence with a different neighbour around it.
+from retrieval.policy import DUPLICATE_CONTAINMENT, DUPLICATE_JACCARD, SHARED_RUN
 
 
 @dataclass(frozen=True)

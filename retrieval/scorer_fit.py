@@ -18,12 +18,9 @@ from retrieval.answer import answer_features, encode, gather, normalise_question
 from retrieval.evaluation import EvalQuestion, holds_gold
 from retrieval.evidence import ANSWER_FEATURES, PASSAGE_FEATURES, QUESTION_FEATURES
 from retrieval.index import Index
-from retrieval.policy import DEFAULT_POLICY, Policy
+from retrieval.policy import DEFAULT_POLICY, REGULARISATION, Policy
 from retrieval.scorer import MODEL_FILE, Scorer, fit_head
 
-# Regularisation of both regressions (scikit-learn's C, its default): the dev set has a few
-# thousand candidate rows, enough that the fit barely depends on it.
-REGULARISATION = 1.0
 _BATCH = 32
 
 
