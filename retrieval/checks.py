@@ -64,7 +64,7 @@ def related_check(probability: float, bar: float) -> Check:
 def evidence_check(probability: float, bar: float) -> Check:
     fired = probability < bar
     reason = "No passage clearly answers this; the nearest are shown." if fired else None
-    return Check(Rule.WEAK, fired, f"best P(answers) {probability:.2f}, bar {bar:.2f}", reason)
+    return Check(Rule.WEAK, fired, f"P(some passage answers) {probability:.2f}, bar {bar:.2f}", reason)
 
 
 def unknown_name_check(names: Sequence[str]) -> Check:
