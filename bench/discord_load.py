@@ -110,8 +110,10 @@ def _probing(engine: Engine, probe: Probe) -> Iterator[None]:
             probe.audit_ms.append((time.perf_counter() - started) * 1000)
 
     service_module.answer_many, AuditLog.record_answer = timed_batch, timed_record
+    # answer() runs the question through encode_spans (one pass for vectors and word pieces).
     tokens = timed(encoder.encode_tokens) if encoder.encode_tokens else None
-    dense.encoder = Encoder(encoder.name, timed(encoder.encode), tokens)
+    spans = timed(encoder.encode_spans) if encoder.encode_spans else None
+    dense.encoder = Encoder(encoder.name, timed(encoder.encode), tokens, spans)
     try:
         yield
     finally:

@@ -42,8 +42,6 @@ def run(engine: Engine) -> QualityResult:
         "hybrid (default Policy)": (engine.hybrid, DEFAULT_POLICY),
         "hybrid without alignment": (engine.hybrid, Policy(align=False)),
         "hybrid without thesaurus": (engine.hybrid, Policy(use_thesaurus=False)),
-        "hybrid without factoid word check": (engine.hybrid, Policy(check_focus=False)),
-        "hybrid without unknown-name check": (engine.hybrid, Policy(check_names=False)),
         "hybrid without named-outlet preference": (engine.hybrid, Policy(prefer_named_outlet=False)),
         "dense alone (Fusion.DENSE)": (engine.hybrid, Policy(fusion=Fusion.DENSE)),
         "BM25 alone (encoder=None)": (engine.bm25, DEFAULT_POLICY),

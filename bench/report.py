@@ -184,7 +184,7 @@ def scale(r, out: Path) -> list[str]:
     return lines
 
 
-GROWING = ("BM25 query (incl. typo correction)", "dense query", "fusion", "quote choice")
+GROWING = ("gather (BM25, cosine, fusion, evidence)", "score (fitted scorer)", "check (rules)", "choose quotes")
 
 
 def limits(r) -> list[str]:
@@ -219,7 +219,7 @@ def limits(r) -> list[str]:
         f"{big.throughput_texts_s:.0f} texts/s = {big.embedded_texts / big.throughput_texts_s / 60:,.0f} min; warm rebuild "
         f"{big.warm['total']:.0f} s, largest stage **{worst_warm}** ({big.warm[worst_warm]:.1f} s); corpus-dependent query "
         f"work {at_big:.0f} ms p50, largest **{worst_query}** ({big.stages[worst_query].p50:.1f} ms p50, "
-        f"{big.stages[worst_query].p95:.1f} ms p95); the question's own forward pass ({big.stages['encode question'].p50:.0f} ms "
+        f"{big.stages[worst_query].p95:.1f} ms p95); the question's own forward pass ({big.stages['encode question (one forward pass)'].p50:.0f} ms "
         f"p50) does not grow with the corpus; peak RSS {big.peak_rss_mb:,.0f} MB (~{per_passage_kb:.1f} KB per passage).",
         "",
     ]

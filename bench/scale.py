@@ -123,13 +123,11 @@ def _timed_build(settings, encoder) -> tuple[object, dict[str, float]]:
 
 
 def query_stages(index, question: str) -> dict[str, float]:
-    """answer()'s steps for one question, timed one by one (quote choice runs even when
-    answer() would abstain, so its cost is always measured)."""
-    import retrieval.answer as answer_module
-    from retrieval.answer import DEFAULT_POLICY as policy, normalise_question
-    from retrieval.fusion import fuse
-    from retrieval.quotes import Candidate, choose_quotes
+    """answer()'s own steps for one question (retrieval/answer.py: read, encode, gather,
+    score, check, choose), called one by one and timed: the real pipeline, not a copy."""
+    from retrieval import answer as pipeline
 
+    policy = pipeline.DEFAULT_POLICY
     times: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -139,24 +137,20 @@ def query_stages(index, question: str) -> dict[str, float]:
         times[name] = (now - clock) * 1000
         clock = now
 
-    text = normalise_question(question)
-    vector = index.dense.encoder.encode([text])[0]
-    lap("encode question")
-    if hasattr(index.bm25, "spell"):
-        index.bm25.spell(text)
-    lap("typo correction")
-    sparse = index.bm25.relative_scores(text)
-    lap("BM25 query (incl. typo correction)")
-    dense = index.dense.scores(vector)
-    if index.off_topic is not None:
-        index.off_topic @ vector
-    lap("dense query")
-    ranked = fuse(sparse, dense, policy.fusion, dense_weight=policy.dense_weight)[: policy.candidates]
-    lap("fusion")
-    candidates = [Candidate(i, index.passages[i], s, float(dense[i])) for i, s in ranked if s > 0]
-    chosen = choose_quotes(candidates, max_quotes=policy.max_quotes, keep_ratio=policy.keep_ratio)
-    [answer_module._quote(index, c) for c in chosen]
-    lap("quote choice")
+    text = pipeline.normalise_question(question)
+    asked, read = pipeline.read_question(index, text, policy)
+    lap("read (analysis, thesaurus)")
+    vectors, pieces = pipeline.encode(index, [read], policy)
+    lap("encode question (one forward pass)")
+    evidence = pipeline.gather(index, text, asked, read, vectors, pieces, 0, policy)
+    lap("gather (BM25, cosine, fusion, evidence)")
+    scored = pipeline.score(index, evidence, policy)
+    lap("score (fitted scorer)")
+    status, _, _ = pipeline.check(scored, policy)
+    lap("check (rules)")
+    chosen = pipeline.choose(index, scored, status, policy)
+    [pipeline._quote(index, c) for c in chosen]
+    lap("choose quotes")
     return times
 
 

@@ -12,6 +12,7 @@ from retrieval.errors import ModelUnavailable
 from retrieval.hiding import load_hidden
 from retrieval.index import Index, build_index
 from retrieval.provenance import unverified_spans
+from retrieval.question_analysis import warm_up
 from retrieval.thesaurus import load_thesaurus
 
 from bot.settings import Settings
@@ -37,6 +38,7 @@ def build(settings: Settings, encoder: Encoder | None) -> Index:
     corpus = load_corpus(settings.corpus)
     hidden = [entry.span for entry in load_hidden(settings.corpus)]
     thesaurus = load_thesaurus(settings.corpus)
+    warm_up()  # the question reader's data, loaded with the index rather than in an answer
     return build_index(
         corpus,
         encoder=encoder,

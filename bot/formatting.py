@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import textwrap
 
-from retrieval.answer import Answer, Quote
+from retrieval.answer import Answer, Quote, Status
 from retrieval.articles import Article, Corpus
 
 
@@ -24,10 +24,20 @@ def article_citation(article: Article) -> str:
     return citation(article.outlet, article.title, article.published, article.kind, article.url)
 
 
+def status_line(answer: Answer) -> str:
+    """The answer's status and, when it is not answered, its reason."""
+    if answer.status is Status.ANSWERED:
+        return "Answered: the quotes below speak to the question."
+    return f"{answer.status.value.replace('_', ' ').capitalize()}: {answer.reason or answer.message or ''}".rstrip(": ")
+
+
 def answer_text(answer: Answer, width: int = 100) -> str:
-    if answer.abstained:
-        return answer.message or ""
-    lines = []
+    if answer.status is Status.NOT_COVERED:
+        return status_line(answer)
+    lines = [status_line(answer)]
+    if answer.status is Status.UNCERTAIN and answer.passages:
+        lines.append(f"{answer.message}:")
+    lines.append("")
     for n, quote in enumerate(answer.passages, 1):
         body = textwrap.fill(" ".join(quote.quote.split()), width=width - 4)
         lines.append(f"[{n}] " + textwrap.indent(body, "    ")[4:])

@@ -12,6 +12,8 @@ from retrieval.index import Index
 from bot import formatting
 
 HELP = """Type a question about the story and press Enter. Answers are quotes from the articles, never generated text.
+Each answer starts with its status: Answered; Uncertain (the nearest passages, and what the articles don't say);
+or Not covered (nothing in the articles is related, or the message is not a question about the story).
   :sources   list the articles quoted from
   :json      switch JSON output on or off
   :help      this text

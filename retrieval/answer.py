@@ -1,29 +1,52 @@
-"""answer(): a question in, verbatim quotes with citations (or a plain abstention) out.
+"""answer(): a question in; verbatim quotes with citations, a status and its reason out.
 
 The only words in an answer that are not quoted are fixed templates: nothing is generated.
+The stages, each a named step of `answer_many` (README, "How an answer is made"):
+
+1. read: clean the question, read what it asks (retrieval/question_analysis.py), put it in
+   the articles' words (retrieval/thesaurus.py);
+2. encode: one forward pass of the model for all questions at once;
+3. gather: BM25 and cosine over every passage, the best candidates fused, and for each the
+   evidence the scorer reads (retrieval/evidence.py);
+4. score: the fitted probability that each candidate answers, and that the question is about
+   the story (retrieval/scorer.py);
+5. check: the rules that make an answer uncertain or not covered (retrieval/checks.py);
+6. choose: the quotes, best first, only those above the bar (retrieval/quotes.py).
 """
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from enum import Enum
 from typing import Collection, Sequence
 
 import numpy as np
 
-from retrieval.alignment import alignment_scores
-from retrieval.focus import unanswered_words
-from retrieval.fusion import Fusion, fuse
+from retrieval.checks import NEAREST_LABEL, NO_ANSWER, Check
+from retrieval.checks import evidence_check, kind_check, related_check, request_check, unknown_name_check, word_check
+from retrieval.evidence import (
+    PASSAGE_FEATURES,
+    QuestionPieces,
+    alignment_pieces,
+    content_words,
+    kind_held,
+    question_word_set,
+    time_match,
+    word_coverage,
+)
+from retrieval.fusion import fuse
 from retrieval.index import HiddenSpan, Index, Mode
-from retrieval.names import deciding_names, unknown_names
+from retrieval.names import unknown_names
 from retrieval.outlets import named_outlets
 from retrieval.question_text import normalise_question, valid_text
-from retrieval.quotes import Candidate, choose_quotes
+from retrieval.policy import DEFAULT_POLICY, Policy
+from retrieval.question_analysis import Kind, Question, analyse
+from retrieval.quotes import Candidate, choose_quotes, token_set
+from retrieval.scorer import Scorer, load_scorer
 from retrieval.limits import MAX_QUESTION_CHARS
 from retrieval.thesaurus import Thesaurus
-from retrieval.tokenize import STOPWORDS
 
-NO_ANSWER = "The articles don't cover that, so there is nothing to quote."
 
 
 @dataclass(frozen=True)
@@ -67,10 +90,22 @@ class Answer:
     status: Status = Status.ANSWERED
     # A fixed template filled only with words of the question or the kind of fact asked.
     reason: str | None = None
+    # Each rule's decision and what it measured (retrieval/checks.py).
+    checks: tuple[Check, ...] = ()
 
     @property
     def message(self) -> str | None:
-        return NO_ANSWER if self.abstained else None
+        """What is said instead of (not_covered) or above (uncertain) the quotes."""
+        if self.status is Status.NOT_COVERED:
+            return self.reason or NO_ANSWER
+        if self.status is Status.UNCERTAIN:
+            return NEAREST_LABEL
+        return None
+
+    @property
+    def fired(self) -> tuple[str, ...]:
+        """The rules that fired, by name."""
+        return tuple(c.rule.value for c in self.checks if c.fired)
 
     def to_json(self) -> dict:
         return {
@@ -84,90 +119,39 @@ class Answer:
             "corpus_version": self.corpus_version,
             "model": self.model,
             "latency_ms": round(self.latency_ms, 2),
+            "checks": [c.to_json() for c in self.checks],
         }
 
 
-@dataclass(frozen=True)
-class Policy:
-    """How relevant is relevant enough. Values measured on tests/data/dev.jsonl (see README)."""
-
-    fusion: Fusion = Fusion.BLEND
-    dense_weight: float = 0.7
-    # Hybrid: answer when the best cosine plus `lexical_weight` times the best relative BM25
-    # score reaches `min_relevance`. Either signal alone misleads: typos and names have low
-    # cosine but exact words; paraphrases share no words but are close in meaning.
-    lexical_weight: float = 0.5
-    min_relevance: float = 0.46
-    # BM25 alone: answer when some passage earns this share of the question's IDF weight.
-    min_relevance_bm25: float = 0.36
-    # A question nearer a sidebar headline than any passage is abstained on unless its
-    # relative BM25 score reaches this.
-    off_topic_max_lexical: float = 0.5
-    max_quotes: int = 3
-    # A further quote must score at least this share of the best one.
-    keep_ratio: float = 0.6
-    candidates: int = 30
-    # Word-by-word alignment (retrieval/alignment.py) re-ranks the fused candidates as
-    # dense, alignment and lexical in these shares; relevance is then the mean of the best
-    # cosine and the best alignment, plus `lexical_weight` times the best BM25 share, and
-    # must reach `min_relevance_aligned`.
-    align: bool = True
-    rerank_weights: tuple[float, float, float] = (0.2, 0.5, 0.3)
-    min_relevance_aligned: float = 0.50
-    # Search the thesaurus's equivalents of the question's words (retrieval/thesaurus.py).
-    use_thesaurus: bool = True
-    # A question naming an outlet ("what does the spectator think") is answered from that
-    # outlet's articles (retrieval/outlets.py).
-    prefer_named_outlet: bool = True
-    # Abstain on a factoid question when a word that decides what it asks (leaving it out
-    # moves the question's vector by `min_focus_shift`) is in no quote and near no quoted
-    # word (`min_focus_similarity`): retrieval/focus.py.
-    check_focus: bool = True
-    min_focus_shift: float = 0.1
-    min_focus_similarity: float = 0.5
-    # Abstain on any question that turns on a name the articles never use: one whose leaving
-    # out moves the question's vector by `min_focus_shift` too (retrieval/names.py).
-    check_names: bool = True
-
-
-DEFAULT_POLICY = Policy()
 
 
 @dataclass(frozen=True)
-class Signals:
-    """One question's scores: relative BM25 and cosine for every passage, cosine with the
-    off-topic anchors, and alignment for the candidates (by passage index)."""
+class Evidence:
+    """One question's candidates and the evidence for each (step 3, `gather`)."""
 
-    sparse: np.ndarray
-    dense: np.ndarray | None = None
-    off_topic: np.ndarray | None = None
-    aligned: dict[int, float] | None = None
+    question: Question
+    read: str  # the question in the articles' words
+    candidates: tuple[int, ...]  # passage indices, fused order
+    features: np.ndarray  # (candidates, PASSAGE_FEATURES)
+    summary: np.ndarray  # (QUESTION_FEATURES,)
+    words: tuple[str, ...]  # the question's content words
+    coverage: np.ndarray  # (words, candidates): how well each candidate speaks to each word
+    kinds: tuple[bool | None, ...]  # per candidate: holds the kind of fact asked
+    unknown: tuple[str, ...]  # names the articles never use
+    best_sparse: float = 0.0
+    absent: int = 0  # content words the articles never use, nor a typo of one
 
-    def relevance(self, policy: Policy) -> float:
-        """How well the best passages match the question, on the scale the thresholds use."""
-        lexical = float(self.sparse.max()) if len(self.sparse) else 0.0
-        if self.dense is None:
-            return lexical
-        dense = float(self.dense.max()) if len(self.dense) else 0.0
-        if self.aligned:
-            dense = (dense + max(self.aligned.values())) / 2
-        return dense + policy.lexical_weight * lexical
 
-    def threshold(self, policy: Policy) -> float:
-        if self.dense is None:
-            return policy.min_relevance_bm25
-        return policy.min_relevance_aligned if self.aligned else policy.min_relevance
+@dataclass(frozen=True)
+class Scored:
+    """Step 4: the scorer's probabilities."""
 
-    def abstains(self, policy: Policy) -> bool:
-        sparse, dense, off_topic = self.sparse, self.dense, self.off_topic
-        if dense is not None and off_topic is not None and len(off_topic) and len(dense):
-            # Closer to a headline that stood beside the story than to the story itself, and
-            # without the story's own words (one-word questions like "poisoning" sit near some
-            # headline too, but match the articles word for word).
-            closer_elsewhere = float(off_topic.max()) > float(dense.max())
-            if closer_elsewhere and float(sparse.max()) < policy.off_topic_max_lexical:
-                return True
-        return self.relevance(policy) < self.threshold(policy)
+    evidence: Evidence
+    answers: np.ndarray  # P(candidate answers), per candidate
+    related: float  # P(the question is about the story)
+    order: tuple[int, ...] = field(default=())  # candidate positions, most probable first
+    answerable: float = 0.0  # P(some candidate answers the question)
+    bar: float = 0.0  # what `answerable` must reach to answer
 
 
 def answer(index: Index, question: str, policy: Policy = DEFAULT_POLICY, *,
@@ -178,16 +162,6 @@ def answer(index: Index, question: str, policy: Policy = DEFAULT_POLICY, *,
     return answer_many(index, [question], policy, exclude=exclude)[0]
 
 
-def _encode(index: Index, texts: list[str], policy: Policy) -> tuple[np.ndarray | None, list[np.ndarray] | None]:
-    """Sentence vectors and, when alignment is on, word-piece vectors: one forward pass."""
-    if index.dense is None or not texts:
-        return None, None
-    encoder = index.dense.encoder
-    if policy.align and policy.fusion is Fusion.BLEND and index.dense.tokens is not None and encoder.encode_tokens:
-        return encoder.encode_tokens(texts, STOPWORDS)
-    return encoder.encode(texts), None
-
-
 def answer_many(index: Index, questions: Sequence[str], policy: Policy = DEFAULT_POLICY, *,
                 exclude: Collection[HiddenSpan] = ()) -> list[Answer]:
     """Answer several questions with one forward pass of the model (the bot batches
@@ -196,97 +170,275 @@ def answer_many(index: Index, questions: Sequence[str], policy: Policy = DEFAULT
     `exclude`: spans never to quote in these answers (one server's hidden passages)."""
     started = time.perf_counter()
     texts = [normalise_question(q) for q in questions]
-    thesaurus = index.thesaurus if policy.use_thesaurus else Thesaurus()
-    # The model reads the question in the articles' own words ("restore" -> "re-designate").
-    read = [thesaurus.in_story_words(t) for t in texts]
-    vectors, pieces = _encode(index, read, policy)
+    read = [read_question(index, t, policy) for t in texts]
+    vectors, pieces = encode(index, [r for _, r in read], policy)
     encoded = time.perf_counter()
     answers = []
     for n, (question, text) in enumerate(zip(questions, texts)):
         own_start = time.perf_counter()
-        signals = Signals(index.bm25.relative_scores(text, thesaurus.expansions(index.bm25.spell(text))))
-        vector = vectors[n] if vectors is not None else None
-        if vector is not None:
-            off_topic = index.off_topic @ vector if index.off_topic is not None else None
-            signals = replace(signals, dense=index.dense.scores(vector), off_topic=off_topic)
-        ranked = _ranked(index, text, signals, policy)
-        if pieces is not None and ranked and len(pieces[n]):  # a question of stopwords only has nothing to align
-            ids = [i for i, _ in ranked]
-            aligned = alignment_scores(pieces[n], index.dense.tokens, ids)
-            signals = replace(signals, aligned=dict(zip(ids, aligned.tolist())))
-            ranked = _rerank(signals, ids, policy)
-        dense = signals.dense
-        candidates = [
-            Candidate(i, index.passages[i], float(score), float(dense[i]) if dense is not None else 0.0)
-            for i, score in ranked
-            if score > 0 and not any(h.overlaps(index.passages[i]) for h in exclude)
-        ]
-        abstained = not candidates or signals.abstains(policy)
-        chosen = () if abstained else choose_quotes(candidates, max_quotes=policy.max_quotes, keep_ratio=policy.keep_ratio)
-        if chosen and (_unanswered(index, read[n], chosen, policy) or _unknown_names(index, read[n], vector, policy)):
-            abstained, chosen = True, ()
-        # Each answer's latency: the shared forward pass plus its own work.
+        analysed, in_story_words = read[n]
+        evidence = gather(index, text, analysed, in_story_words, vectors, pieces, n, policy, exclude)
+        scored = score(index, evidence, policy)
+        status, reason, checks = check(scored, policy)
+        chosen = choose(index, scored, status, policy)
         latency = (encoded - started) + (time.perf_counter() - own_start)
         answers.append(
             Answer(
                 question=valid_text(question).strip(),  # storable and printable: no lone surrogates
-                abstained=abstained,
+                abstained=status is Status.NOT_COVERED,
                 mode=index.mode,
                 passages=tuple(_quote(index, c) for c in chosen),
                 corpus_version=index.corpus.version,
                 model=index.model,
                 latency_ms=latency * 1000,
-                status=Status.NOT_COVERED if abstained else Status.ANSWERED,
-                reason=NO_ANSWER if abstained else None,
+                status=status,
+                reason=reason,
+                checks=checks,
             )
         )
     return answers
 
 
-def _ranked(index: Index, question: str, signals: Signals, policy: Policy) -> list[tuple[int, float]]:
-    """The fused candidates, from the articles of the outlets the question names if it names any."""
-    named = named_outlets(question, index.outlets) if policy.prefer_named_outlet else frozenset()
+# --- 1. read -------------------------------------------------------------------------------
+
+def read_question(index: Index, text: str, policy: Policy) -> tuple[Question, str]:
+    """What the question asks, and the question in the articles' own words ("restore" ->
+    "re-designate"), which is what the model and BM25 read."""
+    thesaurus = index.thesaurus if policy.use_thesaurus else Thesaurus()
+    return analyse(text), thesaurus.in_story_words(text)
+
+
+# --- 2. encode -----------------------------------------------------------------------------
+
+def encode(index: Index, texts: list[str], policy: Policy) -> tuple[np.ndarray | None, list[QuestionPieces] | None]:
+    """Sentence vectors and located word-piece vectors of every question: one forward pass."""
+    if index.dense is None or not texts:
+        return None, None
+    encoder = index.dense.encoder
+    if encoder.encode_spans is not None:
+        vectors, located = encoder.encode_spans(texts)
+        return vectors, [QuestionPieces(p, s) for p, s in located]
+    return encoder.encode(texts), None
+
+
+# --- 3. gather -----------------------------------------------------------------------------
+
+def gather(index: Index, text: str, question: Question, read: str, vectors: np.ndarray | None,
+           pieces: list[QuestionPieces] | None, n: int, policy: Policy,
+           exclude: Collection[HiddenSpan] = ()) -> Evidence:
+    """The candidates and the evidence for each."""
+    thesaurus = index.thesaurus if policy.use_thesaurus else Thesaurus()
+    sparse = index.bm25.relative_scores(text, thesaurus.expansions(index.bm25.spell(text)))
+    vector = vectors[n] if vectors is not None else None
+    dense = index.dense.scores(vector) if vector is not None else None
+    sidebar = 0.0
+    if vector is not None and index.off_topic is not None and len(index.off_topic) and len(dense):
+        sidebar = float((index.off_topic @ vector).max() - dense.max())
+    allowed = _allowed(index, text, policy)
+    among = np.flatnonzero(allowed) if allowed is not None else np.arange(len(index.passages))
+    ranked = fuse(sparse[among], dense[among] if dense is not None else None, policy.fusion,
+                  dense_weight=policy.dense_weight, limit=policy.candidates)
+    ids = [int(among[i]) for i, _ in ranked]
+    ids = [i for i in ids if not any(h.overlaps(index.passages[i]) for h in exclude)]
+    own = pieces[n] if pieces is not None else None
+    words = content_words(read, own)
+    known, spell = _word_lookups(index)
+    unknown = tuple(name.text for name in unknown_names(text, known))
+    count = len(ids)
+    cos = dense[ids] if dense is not None and count else np.zeros(count)
+    bm25 = sparse[ids] if count else np.zeros(0)
+    similarity = _piece_similarity(index, own, ids) if policy.align else None
+    aligned = np.zeros(count)
+    if similarity is not None and own is not None:
+        keep = alignment_pieces(read, own)
+        if len(keep):
+            aligned = similarity[keep].mean(axis=0)
+    texts = [index.passages[i].text for i in ids]
+    coverage = word_coverage(words, [token_set(t) for t in texts], similarity, spell)
+    asked_words = question_word_set(text)
+    kinds = tuple(kind_held(question, t, asked_words) for t in texts)
+    w_dense, w_aligned, w_sparse = policy.rerank_weights
+    fused = w_dense * cos + w_aligned * aligned + w_sparse * bm25
+    best = float(fused.max()) if count else 0.0
+    doc_ids = [index.passages[i].doc_id for i in ids]
+    best_in_article = {d: max(float(f) for f, dd in zip(fused, doc_ids) if dd == d) for d in set(doc_ids)}
+    rows = np.zeros((count, len(PASSAGE_FEATURES)))
+    for k, i in enumerate(ids):
+        passage = index.passages[i]
+        article = index.article(doc_ids[k])
+        held = kinds[k]
+        around = [float(fused[j]) for j, other in enumerate(ids) if j != k and _adjacent(passage, index.passages[other])]
+        rows[k] = (
+            cos[k], aligned[k], bm25[k], fused[k] - best, best_in_article[doc_ids[k]] - best,
+            coverage[:, k].min() if len(words) else 1.0, coverage[:, k].mean() if len(words) else 1.0,
+            float(held is True), float(held is False), time_match(question, article), len(unknown), sidebar,
+            passage.sentences, (max(around) - best) if around else -1.0, _lead(article.body, passage.start),
+        )
+    summary = np.array([
+        float(cos.max()) if count else 0.0,
+        float(aligned.max()) if count else 0.0,
+        float(bm25.max()) if count else 0.0,
+        float(coverage.mean(axis=0).max()) if count and len(words) else (1.0 if count else 0.0),
+        sidebar,
+        len(unknown),
+    ])
+    absent = sum(not known(w.folded) for w in words)
+    return Evidence(question, read, tuple(ids), rows, summary, tuple(w.text for w in words), coverage, kinds, unknown,
+                    float(sparse.max()) if len(sparse) else 0.0, absent)
+
+
+_LOOKUPS: dict[int, tuple[object, object, object]] = {}
+
+
+def _word_lookups(index: Index):
+    """`index.knows` and the typo correction of single words, remembered per index: each
+    runs difflib over the corpus's words, a few milliseconds for a word it does not know."""
+    kept = _LOOKUPS.get(id(index.bm25))
+    if kept is None or kept[0] is not index.bm25:
+        _LOOKUPS.clear()  # one index at a time: a reload replaces it
+        kept = _LOOKUPS[id(index.bm25)] = (index.bm25, lru_cache(maxsize=65536)(index.knows), lru_cache(maxsize=65536)(index.bm25.spell))
+    return kept[1], kept[2]
+
+
+def _adjacent(a, b) -> bool:
+    """Does `b` end just before `a` starts, or start just after it ends (a space or a
+    paragraph break between)?"""
+    if a.doc_id != b.doc_id:
+        return False
+    return 0 < a.start - b.end <= 2 or 0 < b.start - a.end <= 2
+
+
+def _lead(body: str, start: int) -> float:
+    """1.0 in the article's first paragraph, falling to 0.0 in its last."""
+    paragraphs = body.count("\n\n")
+    return 1.0 - body.count("\n\n", 0, start) / paragraphs if paragraphs else 1.0
+
+
+def _allowed(index: Index, text: str, policy: Policy) -> np.ndarray | None:
+    """Passages of the outlets the question names ("what does the spectator think"), if any."""
+    named = named_outlets(text, index.outlets) if policy.prefer_named_outlet else frozenset()
     if not named:
-        return fuse(signals.sparse, signals.dense, policy.fusion, dense_weight=policy.dense_weight, limit=policy.candidates)
-    among = np.flatnonzero([outlet in named for outlet in index.passage_outlets])
-    dense = signals.dense[among] if signals.dense is not None else None
-    ranked = fuse(signals.sparse[among], dense, policy.fusion, dense_weight=policy.dense_weight, limit=policy.candidates)
-    return [(int(among[i]), score) for i, score in ranked]
+        return None
+    return np.array([outlet in named for outlet in index.passage_outlets])
 
 
-def _unanswered(index: Index, question: str, chosen: Sequence[Candidate], policy: Policy) -> tuple[str, ...]:
-    """The words of a factoid question that the chosen quotes don't speak to (retrieval/focus.py)."""
+def _piece_similarity(index: Index, pieces: QuestionPieces | None, ids: Sequence[int]) -> np.ndarray | None:
+    """(question pieces, candidates): each piece's best cosine with a piece of the candidate,
+    one matrix product for all (late interaction, as in ColBERT: retrieval/alignment.py)."""
     dense = index.dense
-    if not policy.check_focus or dense is None or dense.tokens is None or dense.encoder.encode_spans is None:
-        return ()
+    if pieces is None or dense is None or dense.tokens is None or not len(pieces.vectors) or not ids:
+        return None
     tokens = dense.tokens
-    rows = [tokens.vectors[tokens.offsets[c.index] : tokens.offsets[c.index + 1]] for c in chosen]
-    return unanswered_words(
-        question,
-        [c.passage.text for c in chosen],
-        np.concatenate(rows),
-        dense.encoder.encode_spans,
-        index.bm25.spell,
-        min_shift=policy.min_focus_shift,
-        min_similarity=policy.min_focus_similarity,
-    )
+    spans = [(int(tokens.offsets[i]), int(tokens.offsets[i + 1])) for i in ids]
+    result = np.zeros((len(pieces.vectors), len(ids)))
+    present = [k for k, (a, b) in enumerate(spans) if b > a]
+    if not present:
+        return result
+    rows = np.concatenate([np.arange(*spans[k]) for k in present])
+    similarity = pieces.vectors.astype(np.float32) @ _as_float32(tokens.vectors)[rows].T
+    starts = np.concatenate([[0], np.cumsum([spans[k][1] - spans[k][0] for k in present])[:-1]])
+    result[:, present] = np.maximum.reduceat(similarity, starts, axis=1)
+    return result
 
 
-def _unknown_names(index: Index, question: str, vector: np.ndarray | None, policy: Policy) -> tuple[str, ...]:
-    """The names the question turns on that the articles never use (retrieval/names.py)."""
-    if not policy.check_names or index.dense is None or vector is None:
+_FLOAT32: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+# Token matrices up to this many rows are kept as float32 too (~1.5 KB a row): converting the
+# candidates' float16 rows on every question cost more than the matrix product itself.
+FLOAT32_ROWS = 500_000
+
+
+def _as_float32(vectors: np.ndarray) -> np.ndarray:
+    if len(vectors) > FLOAT32_ROWS:
+        return vectors
+    kept = _FLOAT32.get(id(vectors))
+    if kept is None or kept[0] is not vectors:
+        _FLOAT32.clear()  # one index at a time: a reload replaces it
+        kept = _FLOAT32[id(vectors)] = (vectors, vectors.astype(np.float32))
+    return kept[1]
+
+
+# --- 4. score ------------------------------------------------------------------------------
+
+def score(index: Index, evidence: Evidence, policy: Policy, scorer: Scorer | None = None) -> Scored:
+    """The probability that each candidate answers and that the question is about the story.
+    Without a model, BM25's share of the question's weight stands in for both."""
+    if index.dense is None:
+        answers = evidence.features[:, PASSAGE_FEATURES.index("bm25")]
+        order = tuple(int(k) for k in np.argsort(-answers, kind="stable"))
+        related = 1.0 if evidence.best_sparse >= policy.min_related_bm25 else 0.0
+        best = float(answers[order[0]]) if order else 0.0
+        return Scored(evidence, answers, related, order, best, policy.min_relevance_bm25)
+    scorer = scorer or load_scorer()
+    answers = scorer.passage.probability(evidence.features) if evidence.candidates else np.zeros(0)
+    order = tuple(int(k) for k in np.argsort(-answers, kind="stable"))
+    related = float(scorer.related.probability(evidence.summary)[0])
+    answerable = float(scorer.answerable.probability(answer_features(evidence, answers, order))[0]) if order else 0.0
+    return Scored(evidence, answers, related, order, answerable, policy.min_answer)
+
+
+def answer_features(evidence: Evidence, answers: np.ndarray, order: Sequence[int]) -> np.ndarray:
+    """The question-level evidence that some candidate answers (ANSWER_FEATURES)."""
+    top = order[0] if len(order) else None
+    row = evidence.features[top] if top is not None else np.zeros(len(PASSAGE_FEATURES))
+    kind = evidence.question.kind
+    return np.array([
+        float(answers[order[0]]) if len(order) else 0.0,
+        float(answers[order[1]]) if len(order) > 1 else 0.0,
+        row[PASSAGE_FEATURES.index("words_min")],
+        row[PASSAGE_FEATURES.index("words_mean")],
+        row[PASSAGE_FEATURES.index("kind_missing")],
+        len(evidence.unknown),
+        len(evidence.words),
+        evidence.absent,
+        float(evidence.coverage.max(axis=1).min()) if evidence.coverage.size else 1.0,
+        float(kind is Kind.DATE),
+        float(kind is Kind.NUMBER),
+        float(kind in (Kind.PERSON, Kind.PLACE, Kind.INSTANCE)),
+        float(kind in (Kind.REASON, Kind.DESCRIPTION)),
+        float(kind is Kind.YES_NO),
+    ])
+
+
+# --- 5. check ------------------------------------------------------------------------------
+
+def check(scored: Scored, policy: Policy) -> tuple[Status, str | None, tuple[Check, ...]]:
+    """The status, its reason, and every rule's decision."""
+    evidence = scored.evidence
+    request = request_check(evidence.question)
+    related = related_check(scored.related, policy.min_related)
+    weak = evidence_check(scored.answerable, scored.bar)
+    near = scored.order[: policy.max_quotes]
+    names = unknown_name_check(evidence.unknown)
+    kind = kind_check(evidence.question, [evidence.kinds[k] for k in near])
+    coverage = [float(evidence.coverage[w, list(near)].max()) if near else 0.0 for w in range(len(evidence.words))]
+    word = word_check(evidence.words, coverage, policy.min_word_similarity)
+    checks = (request, related, weak, names, kind, word)
+    if request.fired:
+        return Status.NOT_COVERED, request.reason, checks
+    if related.fired or not scored.order:
+        return Status.NOT_COVERED, NO_ANSWER, checks
+    if not weak.fired:
+        return Status.ANSWERED, None, checks
+    explained = next((c for c in (kind, names, word) if c.fired), weak)
+    return Status.UNCERTAIN, explained.reason, checks
+
+
+# --- 6. choose -----------------------------------------------------------------------------
+
+def choose(index: Index, scored: Scored, status: Status, policy: Policy) -> tuple[Candidate, ...]:
+    """Answered: up to `max_quotes` quotes, most probable first, each above the bar.
+    Uncertain: the nearest passages. Not covered: none."""
+    if status is Status.NOT_COVERED:
         return ()
-    names = unknown_names(question, index.knows)
-    return deciding_names(question, vector, names, index.dense.encoder.encode, min_shift=policy.min_focus_shift)
-
-
-def _rerank(signals: Signals, ids: list[int], policy: Policy) -> list[tuple[int, float]]:
-    dense_share, aligned_share, lexical_share = policy.rerank_weights
-    scored = [
-        (i, dense_share * float(signals.dense[i]) + aligned_share * signals.aligned[i] + lexical_share * float(signals.sparse[i]))
-        for i in ids
+    evidence = scored.evidence
+    candidates = [
+        Candidate(evidence.candidates[k], index.passages[evidence.candidates[k]], float(scored.answers[k]),
+                  float(evidence.features[k, 0]))
+        for k in scored.order
     ]
-    return sorted(scored, key=lambda pair: -pair[1])
+    if status is Status.UNCERTAIN:
+        return choose_quotes(candidates, max_quotes=policy.nearest_shown, min_score=0.0)
+    return choose_quotes(candidates, max_quotes=policy.max_quotes, min_score=min(policy.min_quote, scored.bar))
 
 
 def _quote(index: Index, candidate: Candidate) -> Quote:
@@ -306,4 +458,6 @@ def _quote(index: Index, candidate: Candidate) -> Quote:
     )
 
 
-__all__ = ["Answer", "Quote", "Status", "Policy", "answer", "answer_many", "normalise_question", "NO_ANSWER", "MAX_QUESTION_CHARS", "Mode"]
+__all__ = ["Answer", "Quote", "Status", "Policy", "DEFAULT_POLICY", "Evidence", "Scored", "answer", "answer_many",
+           "normalise_question", "read_question", "encode", "gather", "score", "check", "choose",
+           "NO_ANSWER", "MAX_QUESTION_CHARS", "Mode"]

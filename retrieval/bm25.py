@@ -14,13 +14,10 @@ from retrieval.chunking import Passage
 from retrieval.thesaurus import Expansion
 from retrieval.tokenize import STOPWORDS, tokenize, words
 
-# How alike a misspelt word must be to a corpus word (difflib's ratio) to be read as it.
 # Ratio alone cannot tell a typo from a real word (sentance/sentence and restored/resorted
-# both score 0.875), so words of the dictionary passed in are never "corrected".
-TYPO_CUTOFF = 0.8
-# The share of a question word's weight that a passage earns by holding an equivalent term of
-# the thesaurus instead of the word itself (0.5 and 1.0 measured; 0.5 ranked better on dev).
-SYNONYM_CREDIT = 0.5
+# both score 0.875), so words of the dictionary passed in are never "corrected". A thesaurus
+# equivalent's credit: 0.5 and 1.0 measured; 0.5 ranked better on dev.
+from retrieval.policy import SYNONYM_CREDIT, TYPO_CUTOFF
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,11 @@
 
 Passages are windows of one or two consecutive sentences of the same paragraph, so a quote
 can be a single sentence or a sentence with the one that explains it. Windows overlap;
-the quote chooser never shows two overlapping spans.
+the quote chooser never shows two overlapping spans. A window never crosses a paragraph
+break: cleaning drops captions, headings and "Read more" blocks between paragraphs, so two
+paragraphs side by side in the curated body may not be side by side in the article as
+received (RFI: "...in favor of the Russian opponent." then a heading, then "Despite these
+statements...").
 """
 from __future__ import annotations
 
@@ -23,11 +27,7 @@ from retrieval.articles import Article
 
 log = logging.getLogger(__name__)
 
-# A sentence shorter than this ("The reason?") does not stand alone as a quote, but may
-# open or close a two-sentence window.
-MIN_SINGLE_CHARS = 40
-# Two sentences longer than this together are too long to read in a chat message.
-MAX_WINDOW_CHARS = 420
+from retrieval.policy import MAX_WINDOW_CHARS, MIN_SINGLE_CHARS
 
 _WORDLESS = re.compile(r"^\W*$")
 
@@ -156,19 +156,18 @@ def _paragraph_offsets(body: str) -> Iterable[tuple[int, str]]:
 
 
 def chunk_article(article: Article, store: SentenceStore | None = None) -> list[Passage]:
-    # Windows may cross a paragraph break: news paragraphs are often one sentence, and the
-    # next one explains it ("... withdrawn by Amnesty." / "Reason given: ...").
-    spans = [
-        Span(offset + s.start, offset + s.end)
+    paragraphs = [
+        [Span(offset + s.start, offset + s.end) for s in (store.spans(paragraph) if store is not None else sentence_spans(paragraph))]
         for offset, paragraph in _paragraph_offsets(article.body)
-        for s in (store.spans(paragraph) if store is not None else sentence_spans(paragraph))
     ]
+    alone = sum(len(spans) for spans in paragraphs) == 1
     passages: list[Passage] = []
-    for i, span in enumerate(spans):
-        if span.end - span.start >= MIN_SINGLE_CHARS or len(spans) == 1:
-            passages.append(_passage(article, span.start, span.end, 1))
-        if i + 1 < len(spans) and spans[i + 1].end - span.start <= MAX_WINDOW_CHARS:
-            passages.append(_passage(article, span.start, spans[i + 1].end, 2))
+    for spans in paragraphs:
+        for i, span in enumerate(spans):
+            if span.end - span.start >= MIN_SINGLE_CHARS or alone:
+                passages.append(_passage(article, span.start, span.end, 1))
+            if i + 1 < len(spans) and spans[i + 1].end - span.start <= MAX_WINDOW_CHARS:
+                passages.append(_passage(article, span.start, spans[i + 1].end, 2))
     return passages
 
 

@@ -1,27 +1,10 @@
 """Fusing sparse and dense scores into one ranking of passages."""
 from __future__ import annotations
 
-from enum import Enum
-
 import numpy as np
 
-# Reciprocal rank fusion's constant: 60 is the value of Cormack et al. (2009), which keeps one
-# retriever's first place from drowning the other's second and third.
-RRF_K = 60
-
-
-class Fusion(str, Enum):
-    BLEND = "blend"  # weighted sum of cosine and relative BM25
-    RRF = "rrf"  # reciprocal rank fusion
-    DENSE = "dense"  # dense alone (for comparison)
-
-    @classmethod
-    def from_str(cls, value: str) -> "Fusion":
-        try:
-            return cls(value.strip().lower())
-        except ValueError:
-            valid = ", ".join(f.value for f in cls)
-            raise ValueError(f"unknown fusion {value!r}; expected one of: {valid}") from None
+# RRF_K keeps one retriever's first place from drowning the other's second and third.
+from retrieval.policy import RRF_K, Fusion
 
 
 def _ranks(scores: np.ndarray) -> np.ndarray:

@@ -31,8 +31,7 @@ from retrieval.tokenize import STOPWORDS, about_the_source, words
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 # A capitalised word, its parts split at hyphens: "France-Presse".
 _CAPITALISED = re.compile(r"\b[A-Z][a-z]*(?:-[A-Z][a-z]*)*\b")
-# Two letters are initials or chat ("u", "uk"), too short to tell a name by.
-MIN_NAME_LENGTH = 3
+from retrieval.policy import MIN_NAME_LENGTH
 
 
 @dataclass(frozen=True)

@@ -31,9 +31,9 @@ SOURCE_WORDS = frozenset(
     """article articles story stories news report reports reported reporting according source
     sources outlet outlets media press piece pieces coverage""".split()
 )
-# How alike a word of 7+ letters must be to a source word (difflib's ratio) to be read as its
-# typo ("articels"); shorter words are too often other words ("stork", "history").
-SOURCE_WORD_CUTOFF = 0.85
+# Only words of 7+ letters are read as typos of a source word: shorter ones are too often
+# other words ("stork", "history").
+from retrieval.policy import SOURCE_WORD_CUTOFF
 
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'"})
 _WORD = re.compile(r"[a-z0-9]+(?:[.'-][a-z0-9]+)*")

@@ -37,3 +37,25 @@ def test_opinion_is_marked_and_dates_shown_when_quotes_differ_in_date():
 def test_one_date_is_not_repeated_under_every_quote():
     embed = answer_embed(make(quote(1, "One."), quote(3, "Two.")))
     assert "(2021-02-24)" not in embed.description
+
+
+def test_an_uncertain_answer_says_what_is_missing_above_the_nearest_passages():
+    from retrieval.answer import Status
+    from retrieval.checks import NEAREST_LABEL
+
+    result = Answer("which hospital?", False, "hybrid", (quote(1, "Near."),), "v1", "m", 1.0,
+                    status=Status.UNCERTAIN, reason="The articles don't name a hospital.")
+    embed = answer_embed(result)
+    assert embed.description.startswith("**The articles don't name a hospital.**")
+    assert NEAREST_LABEL in embed.description and "> Near. [1]" in embed.description
+    assert "uncertain" in embed.footer.text
+
+
+def test_a_request_gets_its_reason_and_no_sources():
+    from retrieval.answer import Status
+
+    result = Answer("write a poem", True, "hybrid", (), "v1", "m", 1.0, status=Status.NOT_COVERED,
+                    reason="storybot doesn't write, translate or role-play: it only quotes what the articles say.")
+    embed = answer_embed(result)
+    assert embed.description.startswith("storybot doesn't write") and not embed.fields
+    assert "not covered" in embed.footer.text
