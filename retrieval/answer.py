@@ -149,7 +149,7 @@ class Scored:
     evidence: Evidence
     answers: np.ndarray  # P(candidate answers), per candidate
     related: float  # P(the question is about the story)
-    order: tuple[int, ...] = field(default=())  # candidate positions, most probable first
+    order: tuple[int, ...] = field(default=())  # candidate positions, in the order shown (`shown_order`)
     answerable: float = 0.0  # P(some candidate answers the question)
     bar: float = 0.0  # what `answerable` must reach to answer
 
@@ -370,10 +370,20 @@ def score(index: Index, evidence: Evidence, policy: Policy, scorer: Scorer | Non
         return Scored(evidence, answers, related, order, best, policy.min_relevance_bm25)
     scorer = scorer or load_scorer()
     answers = scorer.passage.probability(evidence.features) if evidence.candidates else np.zeros(0)
-    order = tuple(int(k) for k in np.argsort(-answers, kind="stable"))
+    probable = tuple(int(k) for k in np.argsort(-answers, kind="stable"))
     related = float(scorer.related.probability(evidence.summary)[0])
-    answerable = float(scorer.answerable.probability(answer_features(evidence, answers, order))[0]) if order else 0.0
-    return Scored(evidence, answers, related, order, answerable, policy.min_answer)
+    answerable = float(scorer.answerable.probability(answer_features(evidence, answers, probable))[0]) if probable else 0.0
+    return Scored(evidence, answers, related, shown_order(evidence, answers, policy), answerable, policy.min_answer)
+
+
+def shown_order(evidence: Evidence, answers: np.ndarray, policy: Policy) -> tuple[int, ...]:
+    """The order passages are shown in: the re-rank of the engine before the scorer (its
+    fused score, as the `gap` feature) plus `policy.probability_weight` of the scorer's
+    probability. The scorer alone ranked worse on every held-out set (policy.py has the
+    figures); it still decides the status (from its own most probable candidates) and the
+    bar a further quote must reach."""
+    key = evidence.features[:, PASSAGE_FEATURES.index("gap")] + policy.probability_weight * answers
+    return tuple(int(k) for k in np.argsort(-key, kind="stable"))
 
 
 def answer_features(evidence: Evidence, answers: np.ndarray, order: Sequence[int]) -> np.ndarray:
@@ -426,8 +436,8 @@ def check(scored: Scored, policy: Policy) -> tuple[Status, str | None, tuple[Che
 # --- 6. choose -----------------------------------------------------------------------------
 
 def choose(index: Index, scored: Scored, status: Status, policy: Policy) -> tuple[Candidate, ...]:
-    """Answered: up to `max_quotes` quotes, most probable first, each above the bar.
-    Uncertain: the nearest passages. Not covered: none."""
+    """Answered: up to `max_quotes` quotes in the order shown, each after the first above
+    the bar. Uncertain: the nearest passages. Not covered: none."""
     if status is Status.NOT_COVERED:
         return ()
     evidence = scored.evidence

@@ -1,4 +1,4 @@
-"""Choosing which passages to quote: most probable first, no overlaps, no repeats, only above the bar."""
+"""Choosing which passages to quote: best first, no overlaps, no repeats, only above the bar."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -47,14 +47,15 @@ def _same_words(a: Passage, b: Passage) -> bool:
 
 
 def choose_quotes(candidates: Sequence[Candidate], *, max_quotes: int = 3, min_score: float = 0.0) -> tuple[Candidate, ...]:
-    """Up to `max_quotes` of `candidates` (best first), each scoring at least `min_score`
-    (the best is always kept), none overlapping or repeating one already chosen."""
+    """Up to `max_quotes` of `candidates` (in the order given, best first), each scoring at
+    least `min_score` (the first is always kept), none overlapping or repeating one already
+    chosen. The order need not be by score: one below the bar is passed over, not an end."""
     chosen: list[Candidate] = []
     for candidate in candidates:
         if len(chosen) >= max_quotes:
             break
         if chosen and candidate.score < min_score:
-            break
+            continue
         if any(_overlaps(candidate.passage, k.passage) or _same_words(candidate.passage, k.passage) for k in chosen):
             continue
         chosen.append(candidate)

@@ -131,3 +131,16 @@ def test_every_gold_phrase_of_the_question_sets_is_in_an_article(name, corpus):
     bodies = [article.body for article in corpus.articles]
     missing = [(q.id, g) for q in load_questions(DATA / name) for g in q.gold if not any(g in body for body in bodies)]
     assert missing == []
+
+
+def test_a_quote_below_the_bar_is_passed_over_and_a_later_one_above_it_still_shown():
+    from retrieval.chunking import Passage
+    from retrieval.quotes import Candidate, choose_quotes
+
+    def candidate(n: int, text: str, score: float) -> Candidate:
+        return Candidate(n, Passage(f"doc{n}", 0, len(text), text, 1), score, 0.0)
+
+    shown = choose_quotes([candidate(0, "Amnesty withdrew the status in February.", 0.9),
+                           candidate(1, "Navalny returned to Moscow in January.", 0.1),
+                           candidate(2, "The designation was restored in May.", 0.6)], max_quotes=3, min_score=0.3)
+    assert [c.index for c in shown] == [0, 2]

@@ -7,6 +7,7 @@ import pytest
 
 from retrieval.answer import Status, answer
 from retrieval.checks import NEAREST_LABEL, NO_ANSWER, Rule
+from retrieval.policy import DEFAULT_POLICY
 
 
 @pytest.mark.parametrize(
@@ -31,12 +32,11 @@ def test_abstained_is_true_exactly_when_not_covered(hybrid_index):
         assert result.abstained is (result.status is Status.NOT_COVERED)
 
 
-def test_an_answered_question_quotes_what_answers_it_best_first(hybrid_index):
+def test_an_answered_question_quotes_what_answers_it_each_further_quote_above_the_bar(hybrid_index):
     result = answer(hybrid_index, "why was the status withdrawn?")
     assert result.status is Status.ANSWERED and result.reason is None and result.message is None
     assert 1 <= len(result.passages) <= 3
-    scores = [q.score for q in result.passages]
-    assert scores == sorted(scores, reverse=True)
+    assert all(q.score >= DEFAULT_POLICY.min_quote for q in result.passages[1:])
     assert any("hate speech" in q.quote or "anti-migrant" in q.quote for q in result.passages)
 
 
