@@ -15,7 +15,7 @@ from retrieval.index import build_index
 from bot.engine import load_model
 from conftest import CORPUS, DATA, write_corpus
 
-SETS = ("dev.jsonl", "holdout.jsonl", "holdout2.jsonl", "blind1.jsonl", "blind2.jsonl")
+SETS = ("dev.jsonl", "holdout.jsonl", "holdout2.jsonl", "blind1.jsonl", "blind2.jsonl", "blind3.jsonl", "blind4.jsonl")
 ALL_QUESTIONS = [q.question for name in SETS for q in load_questions(DATA / name)]
 
 
