@@ -64,7 +64,7 @@ class Probe:
     span_s: float = 0.0  # first INTERACTION_CREATE written -> last final answer received
     batches: list[tuple[int, float]] = field(default_factory=list)  # answer_many: (questions, ms)
     encode_ms: list[float] = field(default_factory=list)  # the model's forward passes inside them
-    audit_ms: list[float] = field(default_factory=list)  # AuditLog.record_answer, each await
+    audit_ms: list[float] = field(default_factory=list)  # SQLiteStore.record_answer, each await
     lag_ms: list[float] = field(default_factory=list)  # event-loop lag, sampled every 10 ms
 
     @property
@@ -79,7 +79,7 @@ class Probe:
 @contextlib.contextmanager
 def _probing(engine: Engine, probe: Probe) -> Iterator[None]:
     import bot.service as service_module
-    from bot.audit import AuditLog
+    from bot.store.sqlite import SQLiteStore as AuditLog
     from retrieval.embeddings import Encoder
 
     answer_many, record_answer, dense = service_module.answer_many, AuditLog.record_answer, engine.hybrid.dense
@@ -170,7 +170,7 @@ async def _burst(engine: Engine, n: int, timeout: float) -> Burst:
     from discord.gateway import DiscordWebSocket
     from discord.http import Route
 
-    from bot.audit import AuditLog
+    from bot.store.sqlite import SQLiteStore as AuditLog
     from bot.discord_bot import use_endpoints
     from bot.service import AnswerService
 
