@@ -146,16 +146,19 @@ def _raw_text(settings: Settings, index, doc_id: str) -> str | None:
 
 def cmd_fit(args: argparse.Namespace, settings: Settings) -> int:
     from retrieval.evaluation import load_questions
+    from retrieval.precedents import PRECEDENTS_FILE
     from retrieval.scorer import load_scorer
     from retrieval.scorer_fit import fit
 
-    questions = [q for path in args.files for q in load_questions(path)]
+    sets = {str(path): load_questions(path) for path in args.files}
     index = engine.load(settings)
     if index.dense is None:
         raise UsageError("fitting the scorer needs the model (STORYBOT_MODEL is 'none' or it failed to load)")
-    scorer = fit(index, questions, [str(p) for p in args.files], args.out)
+    precedents = args.out.with_name(PRECEDENTS_FILE.name)
+    scorer = fit(index, sets, args.out, precedents)
     load_scorer.cache_clear()
-    print(f"fitted on {len(questions)} questions of {', '.join(str(p) for p in args.files)}; written to {args.out}")
+    count = sum(len(q) for q in sets.values())
+    print(f"fitted on {count} questions of {', '.join(sets)}; written to {args.out}, the questions to {precedents}")
     for name, head in (("passage", scorer.passage), ("related", scorer.related), ("answerable", scorer.answerable)):
         weights = ", ".join(f"{f} {c:+.2f}" for f, c in zip(head.features, head.coef))
         print(f"{name}: {weights}; intercept {head.intercept:+.2f}")

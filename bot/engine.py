@@ -11,6 +11,7 @@ from retrieval.embeddings import EmbeddingCache, Encoder, dictionary_words, load
 from retrieval.errors import ModelUnavailable
 from retrieval.hiding import load_hidden
 from retrieval.index import Index, build_index
+from retrieval.precedents import load_precedents
 from retrieval.provenance import unverified_spans
 from retrieval.question_analysis import warm_up
 from retrieval.thesaurus import load_thesaurus
@@ -48,6 +49,7 @@ def build(settings: Settings, encoder: Encoder | None) -> Index:
         dictionary=dictionary_words(),
         sentences=SentenceStore(settings.cache / "sentences.json"),
         thesaurus=thesaurus,
+        precedents=load_precedents() if encoder is not None else (),
     )
 
 

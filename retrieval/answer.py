@@ -31,6 +31,7 @@ from retrieval.evidence import (
     alignment_pieces,
     content_words,
     kind_held,
+    precedent_evidence,
     question_word_set,
     time_match,
     word_coverage,
@@ -140,6 +141,8 @@ class Evidence:
     unknown: tuple[str, ...]  # names the articles never use
     best_sparse: float = 0.0
     absent: int = 0  # content words the articles never use, nor a typo of one
+    precedent_answered: float = 0.0  # how much like the most like fitted-on question the articles answer
+    precedent_unanswered: float = 0.0  # like the most like one about the story that they don't
 
 
 @dataclass(frozen=True)
@@ -225,8 +228,10 @@ def encode(index: Index, texts: list[str], policy: Policy) -> tuple[np.ndarray |
 
 def gather(index: Index, text: str, question: Question, read: str, vectors: np.ndarray | None,
            pieces: list[QuestionPieces] | None, n: int, policy: Policy,
-           exclude: Collection[HiddenSpan] = ()) -> Evidence:
-    """The candidates and the evidence for each."""
+           exclude: Collection[HiddenSpan] = (), *, leave_out: str | None = None) -> Evidence:
+    """The candidates and the evidence for each.
+
+    `leave_out`: a group of precedents not to read (when fitting, the question's own writer's)."""
     thesaurus = index.thesaurus if policy.use_thesaurus else Thesaurus()
     sparse = index.bm25.relative_scores(text, thesaurus.expansions(index.bm25.spell(text)))
     vector = vectors[n] if vectors is not None else None
@@ -262,6 +267,7 @@ def gather(index: Index, text: str, question: Question, read: str, vectors: np.n
     best = float(fused.max()) if count else 0.0
     doc_ids = [index.passages[i].doc_id for i in ids]
     best_in_article = {d: max(float(f) for f, dd in zip(fused, doc_ids) if dd == d) for d in set(doc_ids)}
+    precedent = precedent_evidence(index.memory, vector, read, ids, leave_out)
     rows = np.zeros((count, len(PASSAGE_FEATURES)))
     for k, i in enumerate(ids):
         passage = index.passages[i]
@@ -273,6 +279,7 @@ def gather(index: Index, text: str, question: Question, read: str, vectors: np.n
             coverage[:, k].min() if len(words) else 1.0, coverage[:, k].mean() if len(words) else 1.0,
             float(held is True), float(held is False), time_match(question, article), len(unknown), sidebar,
             passage.sentences, (max(around) - best) if around else -1.0, _lead(article.body, passage.start),
+            *precedent.passages[k],
         )
     summary = np.array([
         float(cos.max()) if count else 0.0,
@@ -281,10 +288,12 @@ def gather(index: Index, text: str, question: Question, read: str, vectors: np.n
         float(coverage.mean(axis=0).max()) if count and len(words) else (1.0 if count else 0.0),
         sidebar,
         len(unknown),
+        precedent.story,
+        precedent.elsewhere,
     ])
     absent = sum(not known(w.folded) for w in words)
     return Evidence(question, read, tuple(ids), rows, summary, tuple(w.text for w in words), coverage, kinds, unknown,
-                    float(sparse.max()) if len(sparse) else 0.0, absent)
+                    float(sparse.max()) if len(sparse) else 0.0, absent, precedent.answered, precedent.unanswered)
 
 
 _LOOKUPS: dict[int, tuple[object, object, object]] = {}
@@ -369,6 +378,8 @@ def score(index: Index, evidence: Evidence, policy: Policy, scorer: Scorer | Non
         best = float(answers[order[0]]) if order else 0.0
         return Scored(evidence, answers, related, order, best, policy.min_relevance_bm25)
     scorer = scorer or load_scorer()
+    if index.memory is None:
+        scorer = scorer.without_precedents()
     answers = scorer.passage.probability(evidence.features) if evidence.candidates else np.zeros(0)
     probable = tuple(int(k) for k in np.argsort(-answers, kind="stable"))
     related = float(scorer.related.probability(evidence.summary)[0])
@@ -406,6 +417,8 @@ def answer_features(evidence: Evidence, answers: np.ndarray, order: Sequence[int
         float(kind in (Kind.PERSON, Kind.PLACE, Kind.INSTANCE)),
         float(kind in (Kind.REASON, Kind.DESCRIPTION)),
         float(kind is Kind.YES_NO),
+        evidence.precedent_answered,
+        evidence.precedent_unanswered,
     ])
 
 

@@ -39,8 +39,18 @@ PASSAGE_FEATURES = (
     "neighbour",  # the best fused score of a candidate right before or after it, minus the best:
     # a one-sentence paragraph is often explained by the next, which may not be quoted with it
     "lead",  # 1 for the article's first paragraph, falling to 0 for its last
+    # What the questions the scorer was fitted on say (retrieval/precedents.py), by how much
+    # like each of them this question is (0-1):
+    "precedent",  # like the most like one this passage answered; 0 when it answered none
+    "precedent_gap",  # that minus like the most like one any passage answered
+    "precedent_vote",  # of the PRECEDENT_VOTERS most like ones about the story, the share
+    # (weighted by likeness) this passage answered
 )
-QUESTION_FEATURES = ("best_cosine", "best_alignment", "best_bm25", "best_words_mean", "sidebar", "unknown_names")
+QUESTION_FEATURES = (
+    "best_cosine", "best_alignment", "best_bm25", "best_words_mean", "sidebar", "unknown_names",
+    "precedent_story",  # how much like the most like fitted-on question about the story
+    "precedent_elsewhere",  # like the most like one that was not (other news, a request)
+)
 # The question-level decision "some passage answers", read from the best candidates' scores.
 ANSWER_FEATURES = (
     "p_best",  # the passage head's probability for the best candidate
@@ -57,6 +67,8 @@ ANSWER_FEATURES = (
     "asks_name",  # who, where, which X
     "asks_reason",  # why, how
     "asks_yes_no",
+    "precedent_answered",  # how much like the most like fitted-on question the articles answer
+    "precedent_unanswered",  # like the most like one about the story that they don't
 )
 
 
@@ -149,6 +161,45 @@ def time_match(question: Question, article: Article) -> float:
     return 1.0 if any(published.startswith(m) or m.startswith(published) for m in question.months) else -1.0
 
 
+# How many of the most like precedents vote for the passages that answered them: the
+# value of the first trial on the held-out sets (3 and 10 were not tried).
+PRECEDENT_VOTERS = 5
+
+
+@dataclass(frozen=True)
+class PrecedentEvidence:
+    """What the questions the scorer was fitted on say about this one (retrieval/precedents.py)."""
+
+    passages: np.ndarray  # (candidates, 3): precedent, precedent_gap, precedent_vote
+    story: float = 0.0  # like the most like precedent about the story
+    elsewhere: float = 0.0  # like the most like one not about it
+    answered: float = 0.0  # like the most like one the articles answer
+    unanswered: float = 0.0  # like the most like one about the story they don't answer
+
+
+def precedent_evidence(memory, vector: np.ndarray | None, text: str, candidates: Sequence[int],
+                       leave_out: str | None = None) -> PrecedentEvidence:
+    """`memory`: the index's Memory, or None (no model, or no precedents): all zero.
+    `text`: the question as read (in the articles' words)."""
+    if memory is None or vector is None or not len(memory.precedents):
+        return PrecedentEvidence(np.zeros((len(candidates), 3)))
+    sims = memory.similarities(vector, text, leave_out)
+
+    def nearest(mask: np.ndarray) -> float:
+        return float(sims[mask].max()) if mask.any() else 0.0
+
+    answered = nearest(memory.answered)
+    rows = np.zeros((len(candidates), 3))
+    if len(candidates):
+        held = memory.answers[:, list(candidates)] & memory.answered[:, None]
+        rows[:, 0] = np.where(held, sims[:, None], 0.0).max(axis=0)
+        rows[:, 1] = rows[:, 0] - answered
+        voters = np.argsort(-np.where(memory.story, sims, -1.0), kind="stable")[:PRECEDENT_VOTERS]
+        weights = sims[voters]
+        rows[:, 2] = (held[voters] * weights[:, None]).sum(axis=0) / max(float(weights.sum()), 1e-9)
+    return PrecedentEvidence(rows, nearest(memory.story), nearest(~memory.story), answered, nearest(memory.unanswered))
+
+
 def question_word_set(text: str) -> frozenset[str]:
     return frozenset(words(text))
 
@@ -164,4 +215,5 @@ __all__ = [
     "kind_held",
     "time_match",
     "question_word_set",
+    "precedent_evidence",
 ]

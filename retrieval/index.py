@@ -13,6 +13,8 @@ from retrieval.bm25 import BM25Retriever
 from retrieval.chunking import Passage, SentenceStore, chunk_corpus
 from retrieval.embeddings import DenseRetriever, EmbeddingCache, Encoder
 from retrieval.names import acronyms
+from retrieval.precedents import Memory, Precedent, build_memory
+from retrieval.question_text import normalise_question
 from retrieval.thesaurus import Thesaurus
 from retrieval.tokenize import words
 
@@ -47,6 +49,8 @@ class Index:
     # Unit vectors of text known not to be the story (sidebars of other headlines).
     off_topic: np.ndarray | None = None
     thesaurus: Thesaurus = Thesaurus()
+    # The questions the scorer was fitted on, embedded (retrieval/precedents.py).
+    memory: Memory | None = None
 
     @property
     def mode(self) -> str:
@@ -82,6 +86,12 @@ class Index:
         return word in vocabulary or all(w in vocabulary for w in words(self.bm25.spell(word)))
 
 
+def precedent_weight(bm25: BM25Retriever):
+    """How much a stem says when comparing two questions: its IDF in the articles (as BM25
+    weighs it, at least 0.05), so "navalny" says little and "die" a lot."""
+    return lambda stem: max(bm25.idf(stem), 0.05)
+
+
 def corpus_acronyms(corpus: Corpus) -> dict[str, str]:
     """The initials of the articles' capitalised names ("afp"), each with its name."""
     found: dict[str, str] = {}
@@ -102,13 +112,15 @@ def build_index(
     dictionary: frozenset[str] = frozenset(),
     sentences: SentenceStore | None = None,
     thesaurus: Thesaurus = Thesaurus(),
+    precedents: Sequence[Precedent] = (),
 ) -> Index:
     """Chunk, drop hidden spans, and build BM25 and (given an encoder) the dense index.
 
     `off_topic` texts (the sidebars cut from the raw articles) let answer() recognise a
     question about something that merely stood next to the story. `dictionary` holds real
     words that BM25's typo correction must leave alone. `thesaurus` says which words of a
-    question the articles use other words for."""
+    question the articles use other words for. `precedents` are the labelled questions the
+    scorer reads as evidence (embedded here, as answer() reads a question)."""
     hidden = tuple(hidden)
     passages = tuple(p for p in chunk_corpus(corpus.articles, sentences) if not any(h.overlaps(p) for h in hidden))
     dense = None
@@ -129,4 +141,13 @@ def build_index(
     thesaurus = thesaurus.with_groups(
         (name, acronym) for acronym, name in corpus_acronyms(corpus).items() if len(acronym) >= 3 and acronym not in bm25.vocabulary
     )
-    return Index(corpus, passages, bm25, dense, embedded, negatives, thesaurus)
+    memory = None
+    if encoder is not None and precedents:
+        read = [thesaurus.in_story_words(normalise_question(p.question)) for p in precedents]
+        memory = build_memory(precedents, read, cache.embed(encoder, read), passages, precedent_weight(bm25))
+        embedded += cache.encoded_last
+        if not memory.answered.any():
+            # Questions about another story: the scorer fitted without precedents reads this one.
+            log.info("none of the %d precedents is answered by these articles; answering without them", len(precedents))
+            memory = None
+    return Index(corpus, passages, bm25, dense, embedded, negatives, thesaurus, memory)

@@ -15,6 +15,10 @@ evidence of retrieval/evidence.py, fitted on tests/data/dev.jsonl by
   of the question, and the kind of fact asked (a "when" question about a date the articles
   never give matches them as well as one they answer).
 
+Each head is fitted twice: reading the precedents (the questions it was fitted on, kept as
+evidence: retrieval/precedents.py), and without them (`plain`), for an index that has none:
+no precedents file, or a corpus none of whose passages answers one.
+
 The bars the probabilities are held to are in retrieval/policy.py.
 """
 from __future__ import annotations
@@ -74,22 +78,36 @@ class Scorer:
     related: Head
     answerable: Head
     fitted_on: tuple[str, ...] = ()
+    # The same heads fitted without precedents, for an index that has none.
+    plain: "Scorer | None" = None
+
+    def without_precedents(self) -> "Scorer":
+        return self.plain or self
 
     def to_json(self) -> dict:
-        return {"fitted_on": list(self.fitted_on), "passage": self.passage.to_json(), "related": self.related.to_json(),
+        data = {"fitted_on": list(self.fitted_on), "passage": self.passage.to_json(), "related": self.related.to_json(),
                 "answerable": self.answerable.to_json()}
+        if self.plain is not None:
+            data["without_precedents"] = self.plain.to_json()
+        return data
+
+
+def _heads(data: dict, plain: Scorer | None = None) -> Scorer:
+    return Scorer(
+        Head.from_json(data["passage"], PASSAGE_FEATURES, "passage"),
+        Head.from_json(data["related"], QUESTION_FEATURES, "related"),
+        Head.from_json(data["answerable"], ANSWER_FEATURES, "answerable"),
+        tuple(data.get("fitted_on", ())),
+        plain,
+    )
 
 
 @lru_cache(maxsize=4)
 def load_scorer(path: Path = MODEL_FILE) -> Scorer:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
-        return Scorer(
-            Head.from_json(data["passage"], PASSAGE_FEATURES, "passage"),
-            Head.from_json(data["related"], QUESTION_FEATURES, "related"),
-            Head.from_json(data["answerable"], ANSWER_FEATURES, "answerable"),
-            tuple(data.get("fitted_on", ())),
-        )
+        plain = _heads(data["without_precedents"]) if "without_precedents" in data else None
+        return _heads(data, plain)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         if isinstance(exc, ScorerMismatch):
             raise

@@ -5,37 +5,56 @@ is a positive for the `passage` head when it holds one of the question's gold ph
 question is a positive for the `related` head when it is about the story (answerable or not),
 and for the `answerable` head when the articles answer it (fitted on questions about the
 story only, after the passage head).
+
+The questions are also kept as precedents (retrieval/precedents.py), written beside the
+weights. While fitting, each question reads the precedents of the other writers only, as a
+question a member asks reads precedents none of which is its own.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
 from retrieval.answer import answer_features, encode, gather, normalise_question, read_question
 from retrieval.evaluation import EvalQuestion, holds_gold
 from retrieval.evidence import ANSWER_FEATURES, PASSAGE_FEATURES, QUESTION_FEATURES
-from retrieval.index import Index
+from retrieval.index import Index, precedent_weight
 from retrieval.policy import DEFAULT_POLICY, REGULARISATION, Policy
+from retrieval.precedents import PRECEDENTS_FILE, Precedent, build_memory, group_of, write_precedents
 from retrieval.scorer import MODEL_FILE, Scorer, fit_head
 
 _BATCH = 32
 
 
-def training_rows(index: Index, questions: Sequence[EvalQuestion], policy: Policy = DEFAULT_POLICY):
+def precedents_of(sets: Mapping[str, Sequence[EvalQuestion]]) -> tuple[Precedent, ...]:
+    return tuple(
+        Precedent(q.question, q.category, q.gold, group_of(source, q.id)) for source, questions in sets.items() for q in questions
+    )
+
+
+def with_precedents(index: Index, precedents: Sequence[Precedent]) -> Index:
+    """The index reading these precedents (as build_index would embed them)."""
+    read = [read_question(index, normalise_question(p.question), DEFAULT_POLICY)[1] for p in precedents]
+    memory = build_memory(precedents, read, index.dense.encoder.encode(read), index.passages, precedent_weight(index.bm25))
+    return dataclasses.replace(index, memory=memory)
+
+
+def training_rows(index: Index, sets: Mapping[str, Sequence[EvalQuestion]], policy: Policy = DEFAULT_POLICY):
     """(passage rows, passage labels, question rows, question labels, evidence per question
     about the story with whether it is answerable)."""
     x, y, qx, qy, story = [], [], [], [], []
-    asked = [q for q in questions if q.category != "request"]
+    asked = [(group_of(source, q.id), q) for source, questions in sets.items() for q in questions if q.category != "request"]
     for start in range(0, len(asked), _BATCH):
         batch = asked[start : start + _BATCH]
-        texts = [normalise_question(q.question) for q in batch]
+        texts = [normalise_question(q.question) for _, q in batch]
         read = [read_question(index, t, policy) for t in texts]
         vectors, pieces = encode(index, [r for _, r in read], policy)
-        for n, q in enumerate(batch):
-            evidence = gather(index, texts[n], read[n][0], read[n][1], vectors, pieces, n, policy)
+        for n, (group, q) in enumerate(batch):
+            evidence = gather(index, texts[n], read[n][0], read[n][1], vectors, pieces, n, policy, leave_out=group)
             for k, i in enumerate(evidence.candidates):
                 x.append(evidence.features[k])
                 y.append(q.answerable and holds_gold(index.passages[i].text, q.gold))
@@ -46,8 +65,20 @@ def training_rows(index: Index, questions: Sequence[EvalQuestion], policy: Polic
     return np.array(x), np.array(y, dtype=int), np.array(qx), np.array(qy, dtype=int), story
 
 
-def fit(index: Index, questions: Sequence[EvalQuestion], sources: Sequence[str], path: Path = MODEL_FILE) -> Scorer:
-    x, y, qx, qy, story = training_rows(index, questions)
+def fit(index: Index, sets: Mapping[str, Sequence[EvalQuestion]], path: Path = MODEL_FILE,
+        precedents_path: Path = PRECEDENTS_FILE) -> Scorer:
+    """Fit on the question sets (file name -> its questions); write the weights to `path`
+    and the questions, as precedents, to `precedents_path`."""
+    precedents = precedents_of(sets)
+    plain = _fit_heads(dataclasses.replace(index, memory=None), sets, ())
+    scorer = dataclasses.replace(_fit_heads(with_precedents(index, precedents), sets, tuple(sets)), plain=plain)
+    Path(path).write_text(json.dumps(scorer.to_json(), indent=1) + "\n", encoding="utf-8")
+    write_precedents(precedents_path, precedents)
+    return scorer
+
+
+def _fit_heads(index: Index, sets: Mapping[str, Sequence[EvalQuestion]], sources: tuple[str, ...]) -> Scorer:
+    x, y, qx, qy, story = training_rows(index, sets)
     passage = fit_head(x, y, PASSAGE_FEATURES, c=REGULARISATION)
     ax, ay = [], []
     for evidence, answerable in story:
@@ -55,14 +86,12 @@ def fit(index: Index, questions: Sequence[EvalQuestion], sources: Sequence[str],
         order = tuple(int(k) for k in np.argsort(-answers, kind="stable"))
         ax.append(answer_features(evidence, answers, order))
         ay.append(int(answerable))
-    scorer = Scorer(
+    return Scorer(
         passage,
         fit_head(qx, qy, QUESTION_FEATURES, c=REGULARISATION),
         fit_head(np.array(ax), np.array(ay), ANSWER_FEATURES, c=REGULARISATION),
-        tuple(sources),
+        sources,
     )
-    Path(path).write_text(json.dumps(scorer.to_json(), indent=1) + "\n", encoding="utf-8")
-    return scorer
 
 
-__all__ = ["training_rows", "fit"]
+__all__ = ["training_rows", "fit", "precedents_of", "with_precedents"]

@@ -11,6 +11,7 @@ from retrieval.articles import Article, Corpus, format_article, load_corpus
 from retrieval.curation import sidebar_texts
 from retrieval.embeddings import EmbeddingCache, dictionary_words, load_encoder
 from retrieval.index import build_index
+from retrieval.precedents import load_precedents
 from retrieval.thesaurus import load_thesaurus
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,6 +38,7 @@ def hybrid_index(corpus, encoder, tmp_path_factory):
         off_topic=sidebar_texts(corpus, CORPUS),
         dictionary=dictionary_words(),
         thesaurus=load_thesaurus(CORPUS),
+        precedents=load_precedents(),
     )
 
 

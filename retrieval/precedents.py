@@ -1,0 +1,157 @@
+"""Questions answered before: the labelled question sets as a memory the scorer reads.
+
+Members ask about the same few facts of the story in many words: "why was the status
+revoked", "what made amnesty drop him", "amnesty took away his prisoner thing why". The
+sentence vectors of MiniLM put such paraphrases of each other close together more reliably
+than they put a question close to the passage that answers it. So the questions of the sets
+the scorer is fitted on are kept, each with what answered it (the passages holding its gold
+phrases) or that nothing did (a question about the story the articles don't answer, a
+request, other news). A new question's cosine with each of them is evidence the scorer
+weighs like any other (retrieval/evidence.py): "a passage that answered a question much like
+this one", "a question much like this one that the articles don't answer".
+
+"Much like" is the product of two cosines: of the sentence vectors, and of the questions'
+stemmed words weighted by how rare each is in the articles. The sentence vectors alone put
+"when did navalny die in prison" nearer "what happened to navalny in prison" (answered) than
+"when did navalny die" (not answered): MiniLM reads the topic, the words say what is asked.
+Measured on the held-out sets (holdout, holdout2, blind1, blind2; README), the product ranked
+better and told answered from unanswered better than either alone.
+
+The memory is written by `storybot fit` beside the fitted weights (retrieval/precedents.jsonl)
+and embedded with the index, through the same cache as the passages. Which passages answer a
+precedent is decided by its gold phrases against the passages of the corpus as loaded, so a
+new article carrying the same statement is found too, and a hidden passage is not.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+from scipy import sparse
+
+from retrieval.chunking import Passage
+from retrieval.cleaning import squash
+from retrieval.errors import StorybotError
+from retrieval.tokenize import tokenize
+
+PRECEDENTS_FILE = Path(__file__).with_name("precedents.jsonl")
+CATEGORIES = ("answerable", "story_unanswered", "off_topic", "request")
+
+
+class BadPrecedents(StorybotError, ValueError):
+    """The precedents file is not what `storybot fit` writes."""
+
+
+@dataclass(frozen=True)
+class Precedent:
+    question: str
+    category: str  # one of CATEGORIES
+    gold: tuple[str, ...]  # phrases a passage answering it holds (answerable only)
+    # Who wrote it (the set file and the letters of its id): when fitting, a question is
+    # never its own evidence, nor are the questions its writer wrote alongside it.
+    group: str
+
+    def to_json(self) -> dict:
+        return {"question": self.question, "category": self.category, "gold": list(self.gold), "group": self.group}
+
+
+@dataclass(frozen=True)
+class Memory:
+    """The precedents embedded, and which passage answers which."""
+
+    precedents: tuple[Precedent, ...]
+    vectors: np.ndarray  # (precedents, dim), unit rows
+    answers: np.ndarray  # (precedents, passages) bool: the passage holds one of its gold phrases
+    story: np.ndarray  # (precedents,) bool: about the story (answerable or not)
+    answered: np.ndarray  # (precedents,) bool: answerable and some passage holds its gold
+    unanswered: np.ndarray  # (precedents,) bool: about the story, and the articles don't answer it
+    groups: np.ndarray  # (precedents,) str: each one's writer
+    terms: sparse.csr_matrix  # (precedents, vocabulary): weighted stems, unit rows
+    vocabulary: dict[str, int]
+    weight: Callable[[str], float]  # a stem's weight: its IDF in the articles
+
+    def similarities(self, vector: np.ndarray, text: str, leave_out: str | None = None) -> np.ndarray:
+        """How much like each precedent the question is (0-1): the cosine of the sentence
+        vectors times the cosine of the weighted words. 0 for precedents of group `leave_out`."""
+        dense = np.clip(self.vectors @ vector.astype(np.float32), 0.0, 1.0)
+        sims = dense * self.word_similarities(text)
+        if leave_out is not None:
+            sims = np.where(self.groups == leave_out, 0.0, sims)
+        return sims
+
+    def word_similarities(self, text: str) -> np.ndarray:
+        weights = {t: self.weight(t) for t in set(tokenize(text))}
+        norm = float(np.sqrt(sum(w * w for w in weights.values())))
+        known = [(self.vocabulary[t], w) for t, w in weights.items() if t in self.vocabulary]
+        if not norm or not known:
+            return np.zeros(len(self.precedents))
+        columns, values = zip(*known)
+        return np.asarray(self.terms[:, list(columns)] @ np.asarray(values)).ravel() / norm
+
+
+def group_of(source: str, question_id: str) -> str:
+    """The writer of a question: its set's file name and the letters its id starts with
+    ("dev.jsonl" "d2-017" -> "dev:d", "blind3.jsonl" "b3-004" -> "blind3:b")."""
+    letters = re.match(r"[A-Za-z]*", question_id).group()
+    return f"{Path(source).stem}:{letters}"
+
+
+def write_precedents(path: Path, precedents: Sequence[Precedent]) -> None:
+    text = "".join(json.dumps(p.to_json(), ensure_ascii=False) + "\n" for p in precedents)
+    Path(path).write_text(text, encoding="utf-8")
+
+
+def load_precedents(path: Path = PRECEDENTS_FILE) -> tuple[Precedent, ...]:
+    """The precedents `storybot fit` wrote; none when the file is absent."""
+    path = Path(path)
+    if not path.exists():
+        return ()
+    found = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            precedent = Precedent(str(row["question"]), str(row["category"]), tuple(str(g) for g in row["gold"]), str(row["group"]))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise BadPrecedents(f"{path}:{number}: not a precedent ({exc.__class__.__name__}: {exc})") from None
+        if precedent.category not in CATEGORIES:
+            raise BadPrecedents(f"{path}:{number}: unknown category {precedent.category!r}; expected one of: {', '.join(CATEGORIES)}")
+        found.append(precedent)
+    return tuple(found)
+
+
+def build_memory(precedents: Sequence[Precedent], read: Sequence[str], vectors: np.ndarray, passages: Sequence[Passage],
+                 weight: Callable[[str], float]) -> Memory:
+    """`read`: the precedents' questions as answer() reads a question (in the articles'
+    words); `vectors`: those embedded; `weight`: a stem's weight (the articles' IDF)."""
+    answers = np.zeros((len(precedents), len(passages)), dtype=bool)
+    texts = [squash(p.text).casefold() for p in passages]
+    for n, precedent in enumerate(precedents):
+        phrases = [squash(g).casefold() for g in precedent.gold]
+        if phrases:
+            answers[n] = [any(g in t for g in phrases) for t in texts]
+    story = np.array([p.category in ("answerable", "story_unanswered") for p in precedents], dtype=bool)
+    answered = np.array([p.category == "answerable" for p in precedents], dtype=bool) & answers.any(axis=1)
+    unanswered = np.array([p.category == "story_unanswered" for p in precedents], dtype=bool)
+    vectors = np.asarray(vectors, dtype=np.float32).reshape(len(precedents), -1)
+    groups = np.array([p.group for p in precedents], dtype=object)
+    vocabulary: dict[str, int] = {}
+    rows, columns, values = [], [], []
+    for n, text in enumerate(read):
+        stems = set(tokenize(text))
+        norm = float(np.sqrt(sum(weight(t) ** 2 for t in stems))) or 1.0
+        for t in stems:
+            rows.append(n)
+            columns.append(vocabulary.setdefault(t, len(vocabulary)))
+            values.append(weight(t) / norm)
+    terms = sparse.csr_matrix((values, (rows, columns)), shape=(len(precedents), max(len(vocabulary), 1)))
+    return Memory(tuple(precedents), vectors, answers, story, answered, unanswered, groups, terms, vocabulary, weight)
+
+
+__all__ = ["Precedent", "Memory", "PRECEDENTS_FILE", "BadPrecedents", "group_of", "write_precedents",
+           "load_precedents", "build_memory"]
