@@ -40,6 +40,8 @@ from retrieval.fusion import fuse
 from retrieval.index import HiddenSpan, Index, Mode
 from retrieval.names import unknown_names
 from retrieval.outlets import named_outlets
+from retrieval.passage_facts import calendar_words
+from retrieval.tokenize import fold
 from retrieval.question_text import normalise_question, valid_text
 from retrieval.policy import DEFAULT_POLICY, Policy
 from retrieval.question_analysis import Kind, Question, analyse
@@ -434,7 +436,11 @@ def check(scored: Scored, policy: Policy) -> tuple[Status, str | None, tuple[Che
     names = unknown_name_check(evidence.unknown)
     kind = kind_check(evidence.question, [evidence.kinds[k] for k in near])
     coverage = [float(evidence.coverage[w, list(near)].max()) if near else 0.0 for w in range(len(evidence.words))]
-    word = word_check(evidence.words, coverage, policy.min_word_similarity)
+    # A reason names only words the member wrote (not the thesaurus's "status" for their
+    # "label"), and not a month: the articles' dates speak to those (time_match).
+    asked = question_word_set(evidence.question.text)
+    said = [n for n, w in enumerate(evidence.words) if fold(w) in asked and fold(w) not in calendar_words()]
+    word = word_check([evidence.words[n] for n in said], [coverage[n] for n in said], policy.min_word_similarity)
     checks = (request, related, weak, names, kind, word)
     if request.fired:
         return Status.NOT_COVERED, request.reason, checks

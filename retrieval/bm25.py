@@ -73,6 +73,14 @@ class BM25Retriever:
                 values.append(model.idf[term] * tf * (k1 + 1) / (tf + norm))
         return sparse.csc_matrix((values, (rows, cols)), shape=(len(self.passages), len(self._columns)))
 
+    def passages_with(self, term: str) -> np.ndarray:
+        """The indices of the passages holding a tokenized term, ascending."""
+        column = self._columns.get(term)
+        if column is None:
+            return np.zeros(0, dtype=np.int64)
+        indptr = self._weights.indptr
+        return np.sort(self._weights.indices[indptr[column] : indptr[column + 1]])
+
     @property
     def vocabulary(self) -> frozenset[str]:
         """Every words() word of the passages."""

@@ -210,8 +210,9 @@ class EmbeddingCache:
         self._tokens: dict[str, dict[str, np.ndarray]] = {}
 
     def _file(self, model: str, kind: str = "") -> Path:
-        assert self.folder is not None
-        return self.folder / f"{hashlib.sha1(model.encode()).hexdigest()[:16]}{kind}.npz"
+        # Without a folder (vectors kept in memory only) the name is used in messages alone.
+        folder = self.folder if self.folder is not None else Path()
+        return folder / f"{hashlib.sha1(model.encode()).hexdigest()[:16]}{kind}.npz"
 
     def _distrusted(self, path: Path, why: str) -> dict:
         log.warning("embedding cache %s %s; it is rebuilt", path, why)

@@ -191,7 +191,7 @@ def precedent_evidence(memory, vector: np.ndarray | None, text: str, candidates:
     answered = nearest(memory.answered)
     rows = np.zeros((len(candidates), 3))
     if len(candidates):
-        held = memory.answers[:, list(candidates)] & memory.answered[:, None]
+        held = memory.answers[:, list(candidates)].toarray() & memory.answered[:, None]
         rows[:, 0] = np.where(held, sims[:, None], 0.0).max(axis=0)
         rows[:, 1] = rows[:, 0] - answered
         voters = np.argsort(-np.where(memory.story, sims, -1.0), kind="stable")[:PRECEDENT_VOTERS]

@@ -144,7 +144,7 @@ def build_index(
     memory = None
     if encoder is not None and precedents:
         read = [thesaurus.in_story_words(normalise_question(p.question)) for p in precedents]
-        memory = build_memory(precedents, read, cache.embed(encoder, read), passages, precedent_weight(bm25))
+        memory = build_memory(precedents, read, cache.embed(encoder, read), passages, precedent_weight(bm25), bm25.passages_with)
         embedded += cache.encoded_last
         if not memory.answered.any():
             # Questions about another story: the scorer fitted without precedents reads this one.

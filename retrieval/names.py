@@ -25,6 +25,7 @@ from typing import Callable
 import numpy as np
 from lemminflect import getAllLemmas
 
+from retrieval.passage_facts import calendar_words
 from retrieval.tokenize import STOPWORDS, about_the_source, words
 
 # Letters only: "2018" or "60s" is a number, not a name.
@@ -91,6 +92,7 @@ def _unknown(word: str, known: Callable[[str], bool]) -> bool:
         and word not in STOPWORDS
         and not in_english_lexicon(word)
         and not about_the_source(word)
+        and word not in calendar_words()  # "feb", "sept": a date, not a name
         and not known(word)
     )
 

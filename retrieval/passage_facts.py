@@ -36,13 +36,13 @@ _CAPITALISED = re.compile(r"\b[A-Z][\w’'-]*(?:\s+(?:of |de |von |the )?[A-Z][\
 
 
 @lru_cache(maxsize=1)
-def _calendar_words() -> frozenset[str]:
-    """Month and weekday names and their abbreviations, from dateparser's English data."""
+def calendar_words() -> frozenset[str]:
+    """Month and weekday names and their abbreviations, lower case, from dateparser's English data."""
     from dateparser.languages.loader import LocaleDataLoader
 
     info = LocaleDataLoader().get_locale("en").info
     keys = "january february march april may june july august september october november december monday tuesday wednesday thursday friday saturday sunday"
-    return frozenset(name for key in keys.split() for name in info[key] if len(name) >= 3)
+    return frozenset(name.lower() for key in keys.split() for name in info[key] if len(name) >= 3)
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class Facts:
 
 @lru_cache(maxsize=65536)
 def facts(text: str) -> Facts:
-    calendar = _calendar_words()
+    calendar = calendar_words()
     # "May" is a month only capitalised, and not at a sentence's start ("May they...").
     capital_words = re.findall(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-z]+)\b", text)
     has_date = bool(
@@ -88,4 +88,4 @@ def new_names(text: str, question_words: frozenset[str]) -> frozenset[str]:
     return frozenset(n for n in facts(text).names if n not in question_words and not any(part in question_words for part in n.split("-")))
 
 
-__all__ = ["Facts", "facts", "new_names"]
+__all__ = ["Facts", "facts", "new_names", "calendar_words"]

@@ -11,7 +11,9 @@ weighs like any other (retrieval/evidence.py): "a passage that answered a questi
 this one", "a question much like this one that the articles don't answer".
 
 "Much like" is the product of two cosines: of the sentence vectors, and of the questions'
-stemmed words weighted by how rare each is in the articles. The sentence vectors alone put
+stemmed words weighted by how rare each is in the articles, with the kind of fact asked (a
+reason, a date, a name: retrieval/question_analysis.py) counted as one more word, as rare as
+the rarest. The sentence vectors alone put
 "when did navalny die in prison" nearer "what happened to navalny in prison" (answered) than
 "when did navalny die" (not answered): MiniLM reads the topic, the words say what is asked.
 Measured on the held-out sets (holdout, holdout2, blind1, blind2; README), the product ranked
@@ -36,6 +38,7 @@ from scipy import sparse
 from retrieval.chunking import Passage
 from retrieval.cleaning import squash
 from retrieval.errors import StorybotError
+from retrieval.question_analysis import Kind, kind_of
 from retrieval.tokenize import tokenize
 
 PRECEDENTS_FILE = Path(__file__).with_name("precedents.jsonl")
@@ -65,7 +68,7 @@ class Memory:
 
     precedents: tuple[Precedent, ...]
     vectors: np.ndarray  # (precedents, dim), unit rows
-    answers: np.ndarray  # (precedents, passages) bool: the passage holds one of its gold phrases
+    answers: sparse.csc_matrix  # (precedents, passages) bool: the passage holds one of its gold phrases
     story: np.ndarray  # (precedents,) bool: about the story (answerable or not)
     answered: np.ndarray  # (precedents,) bool: answerable and some passage holds its gold
     unanswered: np.ndarray  # (precedents,) bool: about the story, and the articles don't answer it
@@ -84,13 +87,15 @@ class Memory:
         return sims
 
     def word_similarities(self, text: str) -> np.ndarray:
-        weights = {t: self.weight(t) for t in set(tokenize(text))}
+        weights = {t: self.weight(t) for t in _terms(text)}
         norm = float(np.sqrt(sum(w * w for w in weights.values())))
-        known = [(self.vocabulary[t], w) for t, w in weights.items() if t in self.vocabulary]
-        if not norm or not known:
+        if not norm:
             return np.zeros(len(self.precedents))
-        columns, values = zip(*known)
-        return np.asarray(self.terms[:, list(columns)] @ np.asarray(values)).ravel() / norm
+        question = np.zeros(self.terms.shape[1])
+        for t, w in weights.items():
+            if t in self.vocabulary:
+                question[self.vocabulary[t]] = w
+        return np.asarray(self.terms @ question).ravel() / norm
 
 
 def group_of(source: str, question_id: str) -> str:
@@ -126,24 +131,28 @@ def load_precedents(path: Path = PRECEDENTS_FILE) -> tuple[Precedent, ...]:
 
 
 def build_memory(precedents: Sequence[Precedent], read: Sequence[str], vectors: np.ndarray, passages: Sequence[Passage],
-                 weight: Callable[[str], float]) -> Memory:
+                 weight: Callable[[str], float], holding: Callable[[str], np.ndarray]) -> Memory:
     """`read`: the precedents' questions as answer() reads a question (in the articles'
-    words); `vectors`: those embedded; `weight`: a stem's weight (the articles' IDF)."""
-    answers = np.zeros((len(precedents), len(passages)), dtype=bool)
-    texts = [squash(p.text).casefold() for p in passages]
+    words); `vectors`: those embedded; `weight`: a stem's weight (the articles' IDF);
+    `holding`: the passages holding a stem (BM25's postings), so a gold phrase is looked for
+    only where its words are, not in every passage of a large corpus."""
+    rows, columns = [], []
     for n, precedent in enumerate(precedents):
-        phrases = [squash(g).casefold() for g in precedent.gold]
-        if phrases:
-            answers[n] = [any(g in t for g in phrases) for t in texts]
+        for phrase in precedent.gold:
+            for passage in _passages_holding(phrase, passages, holding):
+                rows.append(n)
+                columns.append(passage)
+    answers = sparse.csc_matrix((np.ones(len(rows), dtype=bool), (rows, columns)), shape=(len(precedents), len(passages)), dtype=bool)
+    answered_any = np.asarray(answers.sum(axis=1)).ravel() > 0
     story = np.array([p.category in ("answerable", "story_unanswered") for p in precedents], dtype=bool)
-    answered = np.array([p.category == "answerable" for p in precedents], dtype=bool) & answers.any(axis=1)
+    answered = np.array([p.category == "answerable" for p in precedents], dtype=bool) & answered_any
     unanswered = np.array([p.category == "story_unanswered" for p in precedents], dtype=bool)
     vectors = np.asarray(vectors, dtype=np.float32).reshape(len(precedents), -1)
     groups = np.array([p.group for p in precedents], dtype=object)
     vocabulary: dict[str, int] = {}
     rows, columns, values = [], [], []
     for n, text in enumerate(read):
-        stems = set(tokenize(text))
+        stems = _terms(text)
         norm = float(np.sqrt(sum(weight(t) ** 2 for t in stems))) or 1.0
         for t in stems:
             rows.append(n)
@@ -151,6 +160,29 @@ def build_memory(precedents: Sequence[Precedent], read: Sequence[str], vectors: 
             values.append(weight(t) / norm)
     terms = sparse.csr_matrix((values, (rows, columns)), shape=(len(precedents), max(len(vocabulary), 1)))
     return Memory(tuple(precedents), vectors, answers, story, answered, unanswered, groups, terms, vocabulary, weight)
+
+
+def _terms(text: str) -> set[str]:
+    """The stems of a question's words, and the kind of fact it asks as one more term: "why"
+    and "in which month" are function words to BM25 but decide which passage answers."""
+    kind, _ = kind_of(text)
+    return set(tokenize(text)) | ({f"kind:{kind.value}"} if kind is not Kind.OTHER else set())
+
+
+def _passages_holding(phrase: str, passages: Sequence[Passage], holding: Callable[[str], np.ndarray]) -> list[int]:
+    """The passages holding `phrase` (whitespace and case aside). A phrase may begin or end
+    inside a word ("…ed the status"), so only its inner words narrow the search."""
+    folded = squash(phrase).casefold()
+    inner = re.findall(r"\S+", phrase)[1:-1]
+    stems = set(tokenize(" ".join(inner)))
+    if stems:
+        found = None
+        for stem in stems:
+            found = holding(stem) if found is None else np.intersect1d(found, holding(stem), assume_unique=True)
+        candidates = [int(i) for i in found]
+    else:
+        candidates = range(len(passages))
+    return [i for i in candidates if folded in squash(passages[i].text).casefold()]
 
 
 __all__ = ["Precedent", "Memory", "PRECEDENTS_FILE", "BadPrecedents", "group_of", "write_precedents",

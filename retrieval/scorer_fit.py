@@ -39,7 +39,8 @@ def precedents_of(sets: Mapping[str, Sequence[EvalQuestion]]) -> tuple[Precedent
 def with_precedents(index: Index, precedents: Sequence[Precedent]) -> Index:
     """The index reading these precedents (as build_index would embed them)."""
     read = [read_question(index, normalise_question(p.question), DEFAULT_POLICY)[1] for p in precedents]
-    memory = build_memory(precedents, read, index.dense.encoder.encode(read), index.passages, precedent_weight(index.bm25))
+    memory = build_memory(precedents, read, index.dense.encoder.encode(read), index.passages, precedent_weight(index.bm25),
+                          index.bm25.passages_with)
     return dataclasses.replace(index, memory=memory)
 
 

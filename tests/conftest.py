@@ -43,6 +43,13 @@ def hybrid_index(corpus, encoder, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def unprecedented_index(hybrid_index):
+    """The story's index without precedents: what the retrieval and the evidence do on their own
+    (and what a corpus none of whose passages answers a precedent gets)."""
+    return dataclasses.replace(hybrid_index, memory=None)
+
+
+@pytest.fixture(scope="session")
 def bm25_index(corpus):
     return build_index(corpus, encoder=None, dictionary=dictionary_words(), thesaurus=load_thesaurus(CORPUS))
 

@@ -30,16 +30,18 @@ def test_the_model_gives_sentence_and_word_vectors_in_one_pass(encoder):
     assert np.allclose(np.linalg.norm(pieces[0], axis=1), 1.0, atol=1e-5)
 
 
-def test_alignment_finds_what_the_sentence_vector_misses(hybrid_index):
+def test_alignment_finds_what_the_sentence_vector_misses(unprecedented_index):
+    # Without precedents: this question is one of them, and they would find the line anyway.
+    index = unprecedented_index
     question = "What was the official legal reason for locking him up?"
-    assert "for breaching probation" in answer(hybrid_index, question).passages[0].quote
+    assert "for breaching probation" in answer(index, question).passages[0].quote
     # The thesaurus reads "locking him up" as "jailed"; without it, only alignment finds the line.
-    aligned = answer(hybrid_index, question, Policy(use_thesaurus=False))
+    aligned = answer(index, question, Policy(use_thesaurus=False))
     assert any("for breaching probation" in q.quote for q in aligned.passages)
-    unaligned = answer(hybrid_index, question, Policy(align=False, use_thesaurus=False))
+    unaligned = answer(index, question, Policy(align=False, use_thesaurus=False))
     assert not any("for breaching probation" in q.quote for q in unaligned.passages)
 
 
-def test_a_name_the_sentence_vector_barely_knows_is_answered_by_its_words(hybrid_index):
-    assert "told TV Rain" in answer(hybrid_index, "tv rain").passages[0].quote
-    assert answer(hybrid_index, "tv rain", Policy(align=False)).abstained
+def test_a_name_the_sentence_vector_barely_knows_is_answered_by_its_words(unprecedented_index):
+    assert "told TV Rain" in answer(unprecedented_index, "tv rain").passages[0].quote
+    assert answer(unprecedented_index, "tv rain", Policy(align=False)).abstained

@@ -54,6 +54,15 @@ def test_a_story_question_the_articles_do_not_answer_is_uncertain_and_says_what_
     assert 1 <= len(result.passages) <= 3  # the nearest passages, under the label
 
 
+def test_a_reason_names_a_word_the_member_wrote_not_the_thesaurus_reading_of_it(hybrid_index):
+    # The thesaurus reads "label" as the articles' "status"; a reason saying no passage speaks
+    # of "status" would be false, and not the member's word. Nor is a month a missing word.
+    for question in ("so why did they say all the arguing over the label just helps the kremlin",
+                     "What made the rights group drop his special label in February?"):
+        result = answer(hybrid_index, question)
+        assert "status" not in (result.reason or "") and "February" not in (result.reason or ""), result.reason
+
+
 def test_a_question_about_other_news_is_not_covered(hybrid_index):
     result = answer(hybrid_index, "who won the 2022 world cup")
     assert result.status is Status.NOT_COVERED and result.reason == NO_ANSWER and result.passages == ()

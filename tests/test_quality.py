@@ -15,16 +15,22 @@ from conftest import CORPUS, DATA
 FLOORS = {
     # set: (hit@1, hit@3, answerable answered, gold share of quotes shown,
     #       story questions not answered hedged, off-topic and requests not covered)
-    "dev.jsonl": (0.71, 0.79, 0.78, 0.71, 0.76, 0.94),
-    "holdout.jsonl": (0.54, 0.66, 0.76, 0.58, 0.37, 0.95),
+    # dev is fitted on and its questions are precedents: this floor says the memory works.
+    "dev.jsonl": (0.93, 0.95, 0.97, 0.94, 0.97, 0.97),
+    # Held out (the bars were chosen on them): a floor a question or two under the figure.
+    "holdout.jsonl": (0.86, 0.88, 0.94, 0.78, 0.75, 0.95),
+    "holdout2.jsonl": (0.88, 0.88, 0.91, 0.84, 0.86, 0.96),
 }
+# The scorer fitted without precedents (an index none of whose passages answers one).
+PLAIN_FLOORS = {"holdout2.jsonl": (0.68, 0.75, 0.81, 0.70, 0.46, 0.93)}
 
 
-@pytest.mark.parametrize("name", sorted(FLOORS))
-def test_quality_stays_above_the_floors(name, hybrid_index, corpus):
+@pytest.mark.parametrize(("name", "plain"), [(n, False) for n in sorted(FLOORS)] + [(n, True) for n in sorted(PLAIN_FLOORS)])
+def test_quality_stays_above_the_floors(name, plain, hybrid_index, unprecedented_index, corpus):
+    index = unprecedented_index if plain else hybrid_index
     raw = {a.id: (CORPUS / a.raw).read_text(encoding="utf-8") for a in corpus.articles}
-    report = evaluate(lambda q: answer(hybrid_index, q), corpus, load_questions(DATA / name), raw_text=raw.get)
-    hit1, hit3, answered, gold, hedged, not_covered = FLOORS[name]
+    report = evaluate(lambda q: answer(index, q), corpus, load_questions(DATA / name), raw_text=raw.get)
+    hit1, hit3, answered, gold, hedged, not_covered = (PLAIN_FLOORS if plain else FLOORS)[name]
     measured = {
         "hit@1": (report.hit_at_1, hit1),
         "hit@3": (report.hit_at_3, hit3),

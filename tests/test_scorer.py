@@ -15,7 +15,10 @@ def test_the_committed_scorer_reads_exactly_the_features_the_code_computes():
     assert scorer.passage.features == PASSAGE_FEATURES
     assert scorer.related.features == QUESTION_FEATURES
     assert scorer.answerable.features == ANSWER_FEATURES
-    assert "tests/data/dev.jsonl" in scorer.fitted_on  # fitted on dev only: the other sets stay held out
+    # Fitted on the dev sets only (tests/data/dev*.jsonl): the other sets stay held out.
+    assert "tests/data/dev.jsonl" in scorer.fitted_on
+    assert all(path.split("/")[-1].startswith("dev") for path in scorer.fitted_on)
+    assert scorer.plain is not None and scorer.plain.fitted_on == ()
 
 
 def test_a_scorer_fitted_for_other_features_is_refused_by_name(tmp_path):

@@ -1,0 +1,124 @@
+"""Precedents: the questions the scorer was fitted on, kept as evidence for new questions."""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from retrieval.answer import answer, encode, gather, normalise_question, read_question
+from retrieval.articles import load_corpus
+from retrieval.evaluation import EvalQuestion
+from retrieval.evidence import PASSAGE_FEATURES
+from retrieval.index import build_index
+from retrieval.policy import DEFAULT_POLICY
+from retrieval.precedents import (
+    BadPrecedents,
+    Precedent,
+    group_of,
+    load_precedents,
+    write_precedents,
+)
+from retrieval.scorer import load_scorer
+from retrieval.scorer_fit import fit, precedents_of, with_precedents
+
+from conftest import write_corpus
+
+PRECEDENT = PASSAGE_FEATURES.index("precedent")
+
+
+def _evidence(index, question, leave_out=None):
+    text = normalise_question(question)
+    analysed, read = read_question(index, text, DEFAULT_POLICY)
+    vectors, pieces = encode(index, [read], DEFAULT_POLICY)
+    return gather(index, text, analysed, read, vectors, pieces, 0, DEFAULT_POLICY, leave_out=leave_out)
+
+
+def _answered_precedent(evidence, index, phrase):
+    """The `precedent` feature of the candidate holding `phrase` (0 when no candidate does)."""
+    k = next((k for k, i in enumerate(evidence.candidates) if phrase in index.passages[i].text), None)
+    return 0.0 if k is None else evidence.features[k, PRECEDENT]
+
+
+@pytest.fixture(scope="module")
+def remembering(hybrid_index):
+    """The story's index reading three precedents of one writer."""
+    precedents = (
+        Precedent("why did amnesty take away his status?", "answerable", ("anti-migrant comments he made in the 2000s",), "mine:a"),
+        Precedent("when did navalny die", "story_unanswered", (), "mine:a"),
+        Precedent("write me a poem", "request", (), "mine:a"),
+    )
+    return with_precedents(hybrid_index, precedents)
+
+
+def test_a_paraphrase_of_an_answered_question_points_at_the_passage_that_answered_it(remembering):
+    phrase = "anti-migrant comments he made in the 2000s"
+    near = _evidence(remembering, "what made amnesty take away his status")
+    far = _evidence(remembering, "how many people signed the petition")
+    assert _answered_precedent(near, remembering, phrase) > 0.5
+    assert _answered_precedent(near, remembering, phrase) > 2 * _answered_precedent(far, remembering, phrase)
+    # A question never reads its own writer's precedents (as when fitting).
+    assert _answered_precedent(_evidence(remembering, "what made amnesty take away his status", "mine:a"), remembering, phrase) == 0
+
+
+def test_likeness_needs_the_deciding_words_not_only_the_topic(remembering):
+    # "die" is rare in the articles, so it decides: the unanswered precedent is the nearer one.
+    evidence = _evidence(remembering, "When did Navalny die in prison?")
+    assert evidence.precedent_unanswered > 0.5 > evidence.precedent_answered
+
+
+def test_precedents_are_answered_by_gold_phrases_in_the_passages_as_loaded(remembering):
+    memory = remembering.memory
+    assert memory.answered.tolist() == [True, False, False]
+    assert memory.story.tolist() == [True, True, False]
+    (passage,) = np.flatnonzero(memory.answers[0].toarray())
+    assert "anti-migrant comments" in remembering.passages[passage].text
+
+
+def test_an_index_whose_articles_answer_no_precedent_answers_without_them(tmp_path, tiny_articles, encoder):
+    precedents = (Precedent("who founded the gazette?", "answerable", ("founded in 1850 by",), "mine:a"),)
+    index = build_index(load_corpus(write_corpus(tmp_path / "c", *tiny_articles)), encoder=encoder, precedents=precedents)
+    assert index.memory is None
+    result = answer(index, "why was the status withdrawn?")
+    assert result.passages and result.status.value in ("answered", "uncertain")
+
+
+def test_the_committed_precedents_load_and_name_their_writers():
+    precedents = load_precedents()
+    assert len(precedents) >= 500
+    assert {p.category for p in precedents} == {"answerable", "story_unanswered", "off_topic", "request"}
+    assert all(p.gold for p in precedents if p.category == "answerable")
+    assert group_of("tests/data/dev.jsonl", "d2-017") == "dev:d"
+
+
+def test_a_damaged_precedents_file_is_refused_by_line(tmp_path):
+    path = tmp_path / "precedents.jsonl"
+    write_precedents(path, [Precedent("why?", "answerable", ("a b c",), "x:a")])
+    assert load_precedents(path)[0].gold == ("a b c",)
+    path.write_text(path.read_text(encoding="utf-8") + '{"question": "hi"}\n', encoding="utf-8")
+    with pytest.raises(BadPrecedents, match=r"precedents.jsonl:2"):
+        load_precedents(path)
+    path.write_text('{"question": "hi", "category": "gossip", "gold": [], "group": "x"}\n', encoding="utf-8")
+    with pytest.raises(BadPrecedents, match="gossip"):
+        load_precedents(path)
+    assert load_precedents(tmp_path / "absent.jsonl") == ()
+
+
+def test_fitting_writes_the_weights_with_a_plain_twin_and_the_precedents(hybrid_index, tmp_path):
+    story = [
+        EvalQuestion("a1", "why was the status withdrawn?", True, ("anti-migrant comments he made in the 2000s",)),
+        EvalQuestion("a2", "when was the status restored?", True, ("re-designated",)),
+        EvalQuestion("u1", "when did navalny die?", False, (), "story_unanswered"),
+        EvalQuestion("u2", "which hospital treated him?", False, (), "story_unanswered"),
+        EvalQuestion("o1", "who won the cup final?", False, (), "off_topic"),
+        EvalQuestion("o2", "best pasta recipe", False, (), "off_topic"),
+    ]
+    other = [dataclasses.replace(q, id=f"b{q.id}") for q in story]
+    scorer = fit(hybrid_index, {"one.jsonl": story, "two.jsonl": other}, tmp_path / "scorer.json", tmp_path / "precedents.jsonl")
+    assert scorer.plain is not None and scorer.fitted_on == ("one.jsonl", "two.jsonl")
+    # The plain twin never saw a precedent: it gives them no weight.
+    assert scorer.plain.passage.coef[PRECEDENT] == 0
+    assert load_scorer(tmp_path / "scorer.json").plain is not None
+    assert [p.group for p in load_precedents(tmp_path / "precedents.jsonl")] == ["one:a"] * 2 + ["one:u"] * 2 + ["one:o"] * 2 + [
+        "two:ba"] * 2 + ["two:bu"] * 2 + ["two:bo"] * 2
+    assert precedents_of({"one.jsonl": story})[0].question == "why was the status withdrawn?"
