@@ -31,7 +31,9 @@ from retrieval.evidence import (
     alignment_pieces,
     content_words,
     kind_held,
+    likeness,
     precedent_evidence,
+    precedent_passages,
     question_word_set,
     time_match,
     word_coverage,
@@ -246,6 +248,8 @@ def gather(index: Index, text: str, question: Question, read: str, vectors: np.n
     ranked = fuse(sparse[among], dense[among] if dense is not None else None, policy.fusion,
                   dense_weight=policy.dense_weight, limit=policy.candidates)
     ids = [int(among[i]) for i, _ in ranked]
+    sims = likeness(index.memory, vector, read, leave_out)
+    ids += [i for i in precedent_passages(index.memory, sims) if i not in ids and (allowed is None or allowed[i])]
     ids = [i for i in ids if not any(h.overlaps(index.passages[i]) for h in exclude)]
     own = pieces[n] if pieces is not None else None
     words = content_words(read, own)
@@ -269,7 +273,7 @@ def gather(index: Index, text: str, question: Question, read: str, vectors: np.n
     best = float(fused.max()) if count else 0.0
     doc_ids = [index.passages[i].doc_id for i in ids]
     best_in_article = {d: max(float(f) for f, dd in zip(fused, doc_ids) if dd == d) for d in set(doc_ids)}
-    precedent = precedent_evidence(index.memory, vector, read, ids, leave_out)
+    precedent = precedent_evidence(index.memory, sims, ids)
     rows = np.zeros((count, len(PASSAGE_FEATURES)))
     for k, i in enumerate(ids):
         passage = index.passages[i]

@@ -177,13 +177,29 @@ class PrecedentEvidence:
     unanswered: float = 0.0  # like the most like one about the story they don't answer
 
 
-def precedent_evidence(memory, vector: np.ndarray | None, text: str, candidates: Sequence[int],
-                       leave_out: str | None = None) -> PrecedentEvidence:
-    """`memory`: the index's Memory, or None (no model, or no precedents): all zero.
-    `text`: the question as read (in the articles' words)."""
+def likeness(memory, vector: np.ndarray | None, text: str, leave_out: str | None = None) -> np.ndarray | None:
+    """How much like each precedent the question is (retrieval/precedents.py), or None when
+    there are none to read (no model, or no precedents). `text`: the question as read."""
     if memory is None or vector is None or not len(memory.precedents):
+        return None
+    return memory.similarities(vector, text, leave_out)
+
+
+def precedent_passages(memory, sims: np.ndarray | None) -> list[int]:
+    """The passages that answered the PRECEDENT_VOTERS most like answered precedents: made
+    candidates even when BM25 and the cosine miss them ("what happened to navalny in court
+    just before amnesty dropped him" is answered by "Days after losing an appeal ...")."""
+    if sims is None:
+        return []
+    ranked = np.argsort(-np.where(memory.answered, sims, -1.0), kind="stable")[:PRECEDENT_VOTERS]
+    voters = [int(j) for j in ranked if memory.answered[j] and sims[j] > 0]
+    return sorted({int(i) for j in voters for i in memory.answers[j].indices}) if voters else []
+
+
+def precedent_evidence(memory, sims: np.ndarray | None, candidates: Sequence[int]) -> PrecedentEvidence:
+    """`sims`: likeness() of the question, or None: all zero."""
+    if sims is None:
         return PrecedentEvidence(np.zeros((len(candidates), 3)))
-    sims = memory.similarities(vector, text, leave_out)
 
     def nearest(mask: np.ndarray) -> float:
         return float(sims[mask].max()) if mask.any() else 0.0
@@ -216,4 +232,6 @@ __all__ = [
     "time_match",
     "question_word_set",
     "precedent_evidence",
+    "likeness",
+    "precedent_passages",
 ]

@@ -68,7 +68,7 @@ class Memory:
 
     precedents: tuple[Precedent, ...]
     vectors: np.ndarray  # (precedents, dim), unit rows
-    answers: sparse.csc_matrix  # (precedents, passages) bool: the passage holds one of its gold phrases
+    answers: sparse.csr_matrix  # (precedents, passages) bool: the passage holds one of its gold phrases
     story: np.ndarray  # (precedents,) bool: about the story (answerable or not)
     answered: np.ndarray  # (precedents,) bool: answerable and some passage holds its gold
     unanswered: np.ndarray  # (precedents,) bool: about the story, and the articles don't answer it
@@ -142,7 +142,7 @@ def build_memory(precedents: Sequence[Precedent], read: Sequence[str], vectors: 
             for passage in _passages_holding(phrase, passages, holding):
                 rows.append(n)
                 columns.append(passage)
-    answers = sparse.csc_matrix((np.ones(len(rows), dtype=bool), (rows, columns)), shape=(len(precedents), len(passages)), dtype=bool)
+    answers = sparse.csr_matrix((np.ones(len(rows), dtype=bool), (rows, columns)), shape=(len(precedents), len(passages)), dtype=bool)
     answered_any = np.asarray(answers.sum(axis=1)).ravel() > 0
     story = np.array([p.category in ("answerable", "story_unanswered") for p in precedents], dtype=bool)
     answered = np.array([p.category == "answerable" for p in precedents], dtype=bool) & answered_any

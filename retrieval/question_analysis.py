@@ -88,8 +88,10 @@ _REQUESTS: tuple[tuple[Request, re.Pattern[str]], ...] = (
         r"|\b(?:pretend|roleplay|role-play|act like|act as|imagine you(?:'re| are))\b"
         r"|^(?:summari[sz]e|rephrase|paraphrase|rewrite|explain like)\b")),
     (Request.OPINION, re.compile(
-        r"\b(?:your|ur) (?:own )?(?:opinion|view|take|thoughts|feelings?)\b|\bdo (?:you|u) (?:personally )?(?:think|believe|feel|like|agree)\b"
-        r"|\bwhat do (?:you|u) (?:personally )?(?:think|reckon|make of)\b|\bin your (?:opinion|view)\b|\bwho do (?:you|u) (?:side|support)\b")),
+        r"\b(?:your|ur) (?:own |personal |honest |real |)(?:opinion|view|take|thoughts|feelings?)\b"
+        r"|\bdo (?:you|u) (?:personally |honestly |really )?(?:think|believe|feel|like|agree)\b"
+        r"|\bwhat (?:do|would) (?:you|u) (?:personally |honestly )?(?:think|reckon|make of|say)\b"
+        r"|\bin (?:your|ur) (?:own |personal |honest )?(?:opinion|view)\b|\bwho do (?:you|u) (?:side|support)\b")),
     (Request.CHAT, re.compile(
         r"^(?:hi|hello|hey|hiya|yo|sup|gm|good (?:morning|afternoon|evening|night)|thanks?|thank you|thx|ty|cheers|bye|goodbye"
         r"|lol|lmao|haha+|ok|okay|k|cool|nice|great|wow|test|testing|ping)\b[\s\w,!.?']{0,20}$"

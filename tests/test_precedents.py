@@ -61,6 +61,15 @@ def test_a_paraphrase_of_an_answered_question_points_at_the_passage_that_answere
     assert _answered_precedent(_evidence(remembering, "what made amnesty take away his status", "mine:a"), remembering, phrase) == 0
 
 
+def test_a_passage_that_answered_a_like_question_is_a_candidate_even_when_retrieval_misses_it(hybrid_index, unprecedented_index):
+    # BM25 and the cosine put "Days after losing an appeal ..." past the 30 candidates for this
+    # question; the fitted-on questions much like it name that passage.
+    question = "what happened to navalny in court just before amnesty dropped him"
+    without = _evidence(unprecedented_index, question)
+    assert not any("losing an appeal" in unprecedented_index.passages[i].text for i in without.candidates)
+    assert "losing an appeal" in answer(hybrid_index, question).passages[0].quote
+
+
 def test_likeness_needs_the_deciding_words_not_only_the_topic(remembering):
     # "die" is rare in the articles, so it decides: the unanswered precedent is the nearer one.
     evidence = _evidence(remembering, "When did Navalny die in prison?")
