@@ -275,11 +275,12 @@ def gather(index: Index, text: str, question: Question, read: str, vectors: np.n
     best_in_article = {d: max(float(f) for f, dd in zip(fused, doc_ids) if dd == d) for d in set(doc_ids)}
     precedent = precedent_evidence(index.memory, sims, ids)
     rows = np.zeros((count, len(PASSAGE_FEATURES)))
+    neighbours = _neighbours([index.passages[i] for i in ids])
     for k, i in enumerate(ids):
         passage = index.passages[i]
         article = index.article(doc_ids[k])
         held = kinds[k]
-        around = [float(fused[j]) for j, other in enumerate(ids) if j != k and _adjacent(passage, index.passages[other])]
+        around = [float(fused[j]) for j in neighbours[k]]
         rows[k] = (
             cos[k], aligned[k], bm25[k], fused[k] - best, best_in_article[doc_ids[k]] - best,
             coverage[:, k].min() if len(words) else 1.0, coverage[:, k].mean() if len(words) else 1.0,
@@ -315,14 +316,23 @@ def _word_lookups(index: Index):
     return kept[1], kept[2]
 
 
-def _adjacent(a, b) -> bool:
-    """Does `b` end just before `a` starts, or start just after it ends (a space or a
-    paragraph break between)?"""
-    if a.doc_id != b.doc_id:
-        return False
-    return 0 < a.start - b.end <= 2 or 0 < b.start - a.end <= 2
+def _neighbours(passages: Sequence) -> list[list[int]]:
+    """For each passage, the positions of those ending just before it starts or starting
+    just after it ends (a space or a paragraph break between), in the same article."""
+    ends: dict[tuple[str, int], list[int]] = {}
+    starts: dict[tuple[str, int], list[int]] = {}
+    for k, p in enumerate(passages):
+        ends.setdefault((p.doc_id, p.end), []).append(k)
+        starts.setdefault((p.doc_id, p.start), []).append(k)
+    found = []
+    for p in passages:
+        before = [k for gap in (1, 2) for k in ends.get((p.doc_id, p.start - gap), ())]
+        after = [k for gap in (1, 2) for k in starts.get((p.doc_id, p.end + gap), ())]
+        found.append(before + after)
+    return found
 
 
+@lru_cache(maxsize=65536)
 def _lead(body: str, start: int) -> float:
     """1.0 in the article's first paragraph, falling to 0.0 in its last."""
     paragraphs = body.count("\n\n")
