@@ -248,7 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from retrieval.scorer import MODEL_FILE
 
-    fit_parser = sub.add_parser("fit", help="fit the answer scorer on JSONL question sets (writes retrieval/scorer.json)")
+    fit_parser = sub.add_parser("fit", help="fit the answer scorer on JSONL question sets (writes retrieval/scorer.json and, beside it, precedents.jsonl)")
     fit_parser.add_argument("files", type=Path, nargs="+")
     fit_parser.add_argument("--out", type=Path, default=MODEL_FILE, help=f"where to write it (default {MODEL_FILE})")
     fit_parser.set_defaults(func=cmd_fit)

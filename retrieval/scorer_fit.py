@@ -1,4 +1,4 @@
-"""Fitting the scorer (retrieval/scorer.py) on question sets: `storybot fit tests/data/dev.jsonl`.
+"""Fitting the scorer (retrieval/scorer.py) on question sets: `storybot fit tests/data/dev*.jsonl`.
 
 Every question of the sets except requests is answered up to the evidence step; a candidate
 is a positive for the `passage` head when it holds one of the question's gold phrases, and a
