@@ -43,7 +43,7 @@ from retrieval.index import HiddenSpan, Index, Mode
 from retrieval.names import unknown_names
 from retrieval.outlets import named_outlets
 from retrieval.passage_facts import calendar_words
-from retrieval.tokenize import fold
+from retrieval.tokenize import words
 from retrieval.question_text import normalise_question, valid_text
 from retrieval.policy import DEFAULT_POLICY, Policy
 from retrieval.question_analysis import Kind, Question, analyse
@@ -249,7 +249,8 @@ def gather(index: Index, text: str, question: Question, read: str, vectors: np.n
                   dense_weight=policy.dense_weight, limit=policy.candidates)
     ids = [int(among[i]) for i, _ in ranked]
     sims = likeness(index.memory, vector, read, leave_out)
-    ids += [i for i in precedent_passages(index.memory, sims) if i not in ids and (allowed is None or allowed[i])]
+    hidden = _hidden_answers(index, exclude)
+    ids += [i for i in precedent_passages(index.memory, sims, hidden) if i not in ids and (allowed is None or allowed[i])]
     ids = [i for i in ids if not any(h.overlaps(index.passages[i]) for h in exclude)]
     own = pieces[n] if pieces is not None else None
     words = content_words(read, own)
@@ -273,7 +274,7 @@ def gather(index: Index, text: str, question: Question, read: str, vectors: np.n
     best = float(fused.max()) if count else 0.0
     doc_ids = [index.passages[i].doc_id for i in ids]
     best_in_article = {d: max(float(f) for f, dd in zip(fused, doc_ids) if dd == d) for d in set(doc_ids)}
-    precedent = precedent_evidence(index.memory, sims, ids)
+    precedent = precedent_evidence(index.memory, sims, ids, hidden)
     rows = np.zeros((count, len(PASSAGE_FEATURES)))
     neighbours = _neighbours([index.passages[i] for i in ids])
     for k, i in enumerate(ids):
@@ -314,6 +315,13 @@ def _word_lookups(index: Index):
         _LOOKUPS.clear()  # one index at a time: a reload replaces it
         kept = _LOOKUPS[id(index.bm25)] = (index.bm25, lru_cache(maxsize=65536)(index.knows), lru_cache(maxsize=65536)(index.bm25.spell))
     return kept[1], kept[2]
+
+
+def _hidden_answers(index: Index, exclude: Collection[HiddenSpan]) -> frozenset[int]:
+    """The passages answering some precedent that this answer may not quote."""
+    if not exclude or index.memory is None:
+        return frozenset()
+    return frozenset(i for i in index.memory.answering if any(h.overlaps(index.passages[i]) for h in exclude))
 
 
 def _neighbours(passages: Sequence) -> list[list[int]]:
@@ -406,9 +414,8 @@ def score(index: Index, evidence: Evidence, policy: Policy, scorer: Scorer | Non
 def shown_order(evidence: Evidence, answers: np.ndarray, policy: Policy) -> tuple[int, ...]:
     """The order passages are shown in: the re-rank of the engine before the scorer (its
     fused score, as the `gap` feature) plus `policy.probability_weight` of the scorer's
-    probability. The scorer alone ranked worse on every held-out set (policy.py has the
-    figures); it still decides the status (from its own most probable candidates) and the
-    bar a further quote must reach."""
+    probability (policy.py has the figures it was chosen by). The status is decided from the
+    scorer's own most probable candidates."""
     key = evidence.features[:, PASSAGE_FEATURES.index("gap")] + policy.probability_weight * answers
     return tuple(int(k) for k in np.argsort(-key, kind="stable"))
 
@@ -451,9 +458,12 @@ def check(scored: Scored, policy: Policy) -> tuple[Status, str | None, tuple[Che
     kind = kind_check(evidence.question, [evidence.kinds[k] for k in near])
     coverage = [float(evidence.coverage[w, list(near)].max()) if near else 0.0 for w in range(len(evidence.words))]
     # A reason names only words the member wrote (not the thesaurus's "status" for their
-    # "label"), and not a month: the articles' dates speak to those (time_match).
+    # "label"), and not a month the question is confined to: the articles' dates speak to
+    # those (time_match).
     asked = question_word_set(evidence.question.text)
-    said = [n for n, w in enumerate(evidence.words) if fold(w) in asked and fold(w) not in calendar_words()]
+    dated = bool(evidence.question.months)
+    said = [n for n, w in enumerate(evidence.words)
+            if set(words(w)) <= asked and not (dated and set(words(w)) & calendar_words())]
     word = word_check([evidence.words[n] for n in said], [coverage[n] for n in said], policy.min_word_similarity)
     checks = (request, related, weak, names, kind, word)
     if request.fired:

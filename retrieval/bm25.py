@@ -4,6 +4,7 @@ from __future__ import annotations
 import difflib
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Callable, Sequence
 
 import numpy as np
@@ -116,7 +117,11 @@ class BM25Retriever:
         if self.model is None:
             return 0.0
         # Terms the corpus never uses weigh as much as its rarest ones.
-        return float(self.model.idf.get(token, max(self.model.idf.values(), default=1.0)))
+        return float(self.model.idf.get(token, self._rarest))
+
+    @cached_property
+    def _rarest(self) -> float:
+        return max(self.model.idf.values(), default=1.0)
 
     def _weight(self, tokens: Sequence[str]) -> float:
         return sum(max(self.idf(t), 0.05) for t in tokens)

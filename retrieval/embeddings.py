@@ -210,7 +210,8 @@ class EmbeddingCache:
         self._tokens: dict[str, dict[str, np.ndarray]] = {}
 
     def _file(self, model: str, kind: str = "") -> Path:
-        # Without a folder (vectors kept in memory only) the name is used in messages alone.
+        # Without a folder (vectors kept in memory only) the path is never opened (_read and
+        # _write check the folder first); it may still name the cache in a message.
         folder = self.folder if self.folder is not None else Path()
         return folder / f"{hashlib.sha1(model.encode()).hexdigest()[:16]}{kind}.npz"
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Collection, Sequence
 
 import numpy as np
 
 from retrieval.articles import Article
 from retrieval.passage_facts import facts, new_names
+from retrieval.precedents import Memory
 from retrieval.question_analysis import Kind, Question
 from retrieval.tokenize import STOPWORDS, about_the_source, fold, tokenize, words
 
@@ -177,7 +178,7 @@ class PrecedentEvidence:
     unanswered: float = 0.0  # like the most like one about the story they don't answer
 
 
-def likeness(memory, vector: np.ndarray | None, text: str, leave_out: str | None = None) -> np.ndarray | None:
+def likeness(memory: Memory | None, vector: np.ndarray | None, text: str, leave_out: str | None = None) -> np.ndarray | None:
     """How much like each precedent the question is (retrieval/precedents.py), or None when
     there are none to read (no model, or no precedents). `text`: the question as read."""
     if memory is None or vector is None or not len(memory.precedents):
@@ -185,35 +186,40 @@ def likeness(memory, vector: np.ndarray | None, text: str, leave_out: str | None
     return memory.similarities(vector, text, leave_out)
 
 
-def precedent_passages(memory, sims: np.ndarray | None) -> list[int]:
+def precedent_passages(memory: Memory | None, sims: np.ndarray | None, hidden: Collection[int] = ()) -> list[int]:
     """The passages that answered the PRECEDENT_VOTERS most like answered precedents: made
     candidates even when BM25 and the cosine miss them ("what happened to navalny in court
-    just before amnesty dropped him" is answered by "Days after losing an appeal ...")."""
-    if sims is None:
+    just before amnesty dropped him" is answered by "Days after losing an appeal ...").
+    `hidden`: passages this answer may not quote (one server's hidden passages)."""
+    if memory is None or sims is None:
         return []
-    ranked = np.argsort(-np.where(memory.answered, sims, -1.0), kind="stable")[:PRECEDENT_VOTERS]
-    voters = [int(j) for j in ranked if memory.answered[j] and sims[j] > 0]
-    return sorted({int(i) for j in voters for i in memory.answers[j].indices}) if voters else []
+    answered, _ = memory.answered_without(hidden)
+    ranked = np.argsort(-np.where(answered, sims, -1.0), kind="stable")[:PRECEDENT_VOTERS]
+    voters = [int(j) for j in ranked if answered[j] and sims[j] > 0]
+    return sorted({int(i) for j in voters for i in memory.answers[j].indices if int(i) not in hidden})
 
 
-def precedent_evidence(memory, sims: np.ndarray | None, candidates: Sequence[int]) -> PrecedentEvidence:
-    """`sims`: likeness() of the question, or None: all zero."""
-    if sims is None:
+def precedent_evidence(memory: Memory | None, sims: np.ndarray | None, candidates: Sequence[int],
+                       hidden: Collection[int] = ()) -> PrecedentEvidence:
+    """`sims`: likeness() of the question, or None: all zero. `hidden`: passages this answer
+    may not quote; a precedent only they answered counts as one the articles don't answer."""
+    if memory is None or sims is None:
         return PrecedentEvidence(np.zeros((len(candidates), 3)))
+    answered_mask, unanswered_mask = memory.answered_without(hidden)
 
     def nearest(mask: np.ndarray) -> float:
         return float(sims[mask].max()) if mask.any() else 0.0
 
-    answered = nearest(memory.answered)
+    answered = nearest(answered_mask)
     rows = np.zeros((len(candidates), 3))
     if len(candidates):
-        held = memory.answers[:, list(candidates)].toarray() & memory.answered[:, None]
+        held = memory.answers[:, list(candidates)].toarray() & answered_mask[:, None]
         rows[:, 0] = np.where(held, sims[:, None], 0.0).max(axis=0)
         rows[:, 1] = rows[:, 0] - answered
         voters = np.argsort(-np.where(memory.story, sims, -1.0), kind="stable")[:PRECEDENT_VOTERS]
         weights = sims[voters]
         rows[:, 2] = (held[voters] * weights[:, None]).sum(axis=0) / max(float(weights.sum()), 1e-9)
-    return PrecedentEvidence(rows, nearest(memory.story), nearest(~memory.story), answered, nearest(memory.unanswered))
+    return PrecedentEvidence(rows, nearest(memory.story), nearest(~memory.story), answered, nearest(unanswered_mask))
 
 
 def question_word_set(text: str) -> frozenset[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -86,10 +86,23 @@ class Index:
         return word in vocabulary or all(w in vocabulary for w in words(self.bm25.spell(word)))
 
 
-def precedent_weight(bm25: BM25Retriever):
+def precedent_weight(bm25: BM25Retriever) -> Callable[[str], float]:
     """How much a stem says when comparing two questions: its IDF in the articles (as BM25
     weighs it, at least 0.05), so "navalny" says little and "die" a lot."""
     return lambda stem: max(bm25.idf(stem), 0.05)
+
+
+def precedent_memory(precedents: Sequence[Precedent], passages: Sequence[Passage], bm25: BM25Retriever,
+                     thesaurus: Thesaurus, embed: Callable[[list[str]], np.ndarray]) -> Memory | None:
+    """The precedents read as answer() reads a question (in the articles' words), embedded by
+    `embed`, with the passages answering each; None when no passage answers any of them."""
+    read = [thesaurus.in_story_words(normalise_question(p.question)) for p in precedents]
+    memory = build_memory(precedents, read, embed(read), passages, precedent_weight(bm25), bm25.passages_with)
+    if not memory.answered.any():
+        # Questions about another story: the scorer fitted without precedents reads this one.
+        log.info("none of the %d precedents is answered by these articles; answering without them", len(precedents))
+        return None
+    return memory
 
 
 def corpus_acronyms(corpus: Corpus) -> dict[str, str]:
@@ -143,11 +156,6 @@ def build_index(
     )
     memory = None
     if encoder is not None and precedents:
-        read = [thesaurus.in_story_words(normalise_question(p.question)) for p in precedents]
-        memory = build_memory(precedents, read, cache.embed(encoder, read), passages, precedent_weight(bm25), bm25.passages_with)
+        memory = precedent_memory(precedents, passages, bm25, thesaurus, lambda texts: cache.embed(encoder, texts))
         embedded += cache.encoded_last
-        if not memory.answered.any():
-            # Questions about another story: the scorer fitted without precedents reads this one.
-            log.info("none of the %d precedents is answered by these articles; answering without them", len(precedents))
-            memory = None
     return Index(corpus, passages, bm25, dense, embedded, negatives, thesaurus, memory)

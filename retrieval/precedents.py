@@ -29,8 +29,9 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Collection, Sequence
 
 import numpy as np
 from scipy import sparse
@@ -86,6 +87,21 @@ class Memory:
             sims = np.where(self.groups == leave_out, 0.0, sims)
         return sims
 
+    def answered_without(self, hidden: Collection[int]) -> tuple[np.ndarray, np.ndarray]:
+        """The answered and unanswered masks when the passages `hidden` may not be quoted: a
+        precedent only hidden passages answered is, for this answer, one the articles don't."""
+        hidden = [i for i in hidden if i in self.answering]
+        if not hidden:
+            return self.answered, self.unanswered
+        left = np.asarray(self.answers.sum(axis=1)).ravel() - np.asarray(self.answers[:, hidden].sum(axis=1)).ravel()
+        answered = self.answered & (left > 0)
+        return answered, self.unanswered | (self.answered & ~answered)
+
+    @cached_property
+    def answering(self) -> frozenset[int]:
+        """The passages that answer some precedent."""
+        return frozenset(int(i) for i in self.answers.indices)
+
     def word_similarities(self, text: str) -> np.ndarray:
         weights = {t: self.weight(t) for t in _terms(text)}
         norm = float(np.sqrt(sum(w * w for w in weights.values())))
@@ -99,15 +115,20 @@ class Memory:
 
 
 def group_of(source: str, question_id: str) -> str:
-    """The writer of a question: its set's file name and the letters its id starts with
-    ("dev.jsonl" "d2-017" -> "dev:d", "blind3.jsonl" "b3-004" -> "blind3:b")."""
-    letters = re.match(r"[A-Za-z]*", question_id).group()
-    return f"{Path(source).stem}:{letters}"
+    """The writer of a question: its set's file name and the part of its id before a dash
+    ("dev.jsonl" "d2-017" -> "dev:d2", "dev3.jsonl" "b3-004" -> "dev3:b3"); a set whose ids
+    have no dash is one writer's ("dev.jsonl" "a01" and "o07" -> "dev")."""
+    prefix, dash, _ = question_id.partition("-")
+    return f"{Path(source).stem}:{prefix}" if dash else Path(source).stem
+
+
+def precedents_text(precedents: Sequence[Precedent]) -> str:
+    """The precedents file's content: one JSON object per line."""
+    return "".join(json.dumps(p.to_json(), ensure_ascii=False) + "\n" for p in precedents)
 
 
 def write_precedents(path: Path, precedents: Sequence[Precedent]) -> None:
-    text = "".join(json.dumps(p.to_json(), ensure_ascii=False) + "\n" for p in precedents)
-    Path(path).write_text(text, encoding="utf-8")
+    Path(path).write_text(precedents_text(precedents), encoding="utf-8")
 
 
 def load_precedents(path: Path = PRECEDENTS_FILE) -> tuple[Precedent, ...]:
@@ -126,6 +147,8 @@ def load_precedents(path: Path = PRECEDENTS_FILE) -> tuple[Precedent, ...]:
             raise BadPrecedents(f"{path}:{number}: not a precedent ({exc.__class__.__name__}: {exc})") from None
         if precedent.category not in CATEGORIES:
             raise BadPrecedents(f"{path}:{number}: unknown category {precedent.category!r}; expected one of: {', '.join(CATEGORIES)}")
+        if precedent.category == "answerable" and not any(g.strip() for g in precedent.gold):
+            raise BadPrecedents(f"{path}:{number}: an answerable precedent with no gold phrase: {precedent.question!r}")
         found.append(precedent)
     return tuple(found)
 
@@ -138,7 +161,7 @@ def build_memory(precedents: Sequence[Precedent], read: Sequence[str], vectors: 
     only where its words are, not in every passage of a large corpus."""
     rows, columns = [], []
     for n, precedent in enumerate(precedents):
-        for phrase in precedent.gold:
+        for phrase in (g for g in precedent.gold if g.strip()):  # a blank phrase is in every passage
             for passage in _passages_holding(phrase, passages, holding):
                 rows.append(n)
                 columns.append(passage)
@@ -146,7 +169,7 @@ def build_memory(precedents: Sequence[Precedent], read: Sequence[str], vectors: 
     answered_any = np.asarray(answers.sum(axis=1)).ravel() > 0
     story = np.array([p.category in ("answerable", "story_unanswered") for p in precedents], dtype=bool)
     answered = np.array([p.category == "answerable" for p in precedents], dtype=bool) & answered_any
-    unanswered = np.array([p.category == "story_unanswered" for p in precedents], dtype=bool)
+    unanswered = story & ~answered  # an answerable one no passage here answers counts as unanswered
     vectors = np.asarray(vectors, dtype=np.float32).reshape(len(precedents), -1)
     groups = np.array([p.group for p in precedents], dtype=object)
     vocabulary: dict[str, int] = {}
@@ -185,5 +208,5 @@ def _passages_holding(phrase: str, passages: Sequence[Passage], holding: Callabl
     return [i for i in candidates if folded in squash(passages[i].text).casefold()]
 
 
-__all__ = ["Precedent", "Memory", "PRECEDENTS_FILE", "BadPrecedents", "group_of", "write_precedents",
+__all__ = ["Precedent", "Memory", "PRECEDENTS_FILE", "BadPrecedents", "group_of", "precedents_text", "write_precedents",
            "load_precedents", "build_memory"]

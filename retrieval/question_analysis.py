@@ -90,7 +90,8 @@ _REQUESTS: tuple[tuple[Request, re.Pattern[str]], ...] = (
     (Request.OPINION, re.compile(
         r"\b(?:your|ur) (?:own |personal |honest |real |)(?:opinion|view|take|thoughts|feelings?)\b"
         r"|\bdo (?:you|u) (?:personally |honestly |really )?(?:think|believe|feel|like|agree)\b"
-        r"|\bwhat (?:do|would) (?:you|u) (?:personally |honestly )?(?:think|reckon|make of|say)\b"
+        r"|\bwhat (?:do|would) (?:you|u) (?:personally |honestly )?(?:think|reckon|make of)\b"
+        r"|\bwhat would (?:you|u) say (?:about|of|to)\b"
         r"|\bin (?:your|ur) (?:own |personal |honest )?(?:opinion|view)\b|\bwho do (?:you|u) (?:side|support)\b")),
     (Request.CHAT, re.compile(
         r"^(?:hi|hello|hey|hiya|yo|sup|gm|good (?:morning|afternoon|evening|night)|thanks?|thank you|thx|ty|cheers|bye|goodbye"

@@ -26,7 +26,6 @@ def _overlaps(a: Passage, b: Passage) -> bool:
 
 
 @lru_cache(maxsize=65536)
-@lru_cache(maxsize=65536)
 def token_set(text: str) -> frozenset[str]:
     return frozenset(tokenize(text))
 

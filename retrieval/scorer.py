@@ -1,8 +1,9 @@
 """One fitted scorer: the probability that a passage answers, and that a question is about the story.
 
-Two logistic regressions (scikit-learn when fitting; a dot product when answering) over the
-evidence of retrieval/evidence.py, fitted on tests/data/dev.jsonl by
-`python -m retrieval.scorer_fit` and kept in retrieval/scorer.json:
+Three logistic regressions (scikit-learn when fitting; a dot product when answering) over
+the evidence of retrieval/evidence.py, fitted on the dev sets by
+`storybot fit tests/data/dev*.jsonl` (retrieval/scorer_fit.py) and kept in
+retrieval/scorer.json:
 
 - `passage`: does this candidate hold a gold phrase of the question? Negatives are every
   other candidate, and every candidate of questions the articles don't answer, so a good

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -22,9 +23,10 @@ import numpy as np
 from retrieval.answer import answer_features, encode, gather, normalise_question, read_question
 from retrieval.evaluation import EvalQuestion, holds_gold
 from retrieval.evidence import ANSWER_FEATURES, PASSAGE_FEATURES, QUESTION_FEATURES
-from retrieval.index import Index, precedent_weight
+from retrieval.errors import ModelUnavailable
+from retrieval.index import Index, precedent_memory
 from retrieval.policy import DEFAULT_POLICY, REGULARISATION, Policy
-from retrieval.precedents import PRECEDENTS_FILE, Precedent, build_memory, group_of, write_precedents
+from retrieval.precedents import PRECEDENTS_FILE, Precedent, group_of, precedents_text
 from retrieval.scorer import MODEL_FILE, Scorer, fit_head
 
 _BATCH = 32
@@ -37,10 +39,10 @@ def precedents_of(sets: Mapping[str, Sequence[EvalQuestion]]) -> tuple[Precedent
 
 
 def with_precedents(index: Index, precedents: Sequence[Precedent]) -> Index:
-    """The index reading these precedents (as build_index would embed them)."""
-    read = [read_question(index, normalise_question(p.question), DEFAULT_POLICY)[1] for p in precedents]
-    memory = build_memory(precedents, read, index.dense.encoder.encode(read), index.passages, precedent_weight(index.bm25),
-                          index.bm25.passages_with)
+    """The index reading these precedents, as build_index would (it needs the model)."""
+    if index.dense is None:
+        raise ModelUnavailable("reading precedents needs the model; this index answers from BM25 alone")
+    memory = precedent_memory(precedents, index.passages, index.bm25, index.thesaurus, index.dense.encoder.encode)
     return dataclasses.replace(index, memory=memory)
 
 
@@ -73,9 +75,25 @@ def fit(index: Index, sets: Mapping[str, Sequence[EvalQuestion]], path: Path = M
     precedents = precedents_of(sets)
     plain = _fit_heads(dataclasses.replace(index, memory=None), sets, ())
     scorer = dataclasses.replace(_fit_heads(with_precedents(index, precedents), sets, tuple(sets)), plain=plain)
-    Path(path).write_text(json.dumps(scorer.to_json(), indent=1) + "\n", encoding="utf-8")
-    write_precedents(precedents_path, precedents)
+    # The weights read the precedents they were fitted with: both files change, or neither.
+    _write_together({Path(path): json.dumps(scorer.to_json(), indent=1) + "\n",
+                     Path(precedents_path): precedents_text(precedents)})
     return scorer
+
+
+def _write_together(files: Mapping[Path, str]) -> None:
+    """Each file written aside first, then all renamed into place."""
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for path, text in files.items():
+            aside = path.with_name(f".{path.name}.fitting")
+            aside.write_text(text, encoding="utf-8")
+            staged.append((aside, path))
+        for aside, path in staged:
+            os.replace(aside, path)
+    finally:
+        for aside, _ in staged:
+            aside.unlink(missing_ok=True)
 
 
 def _fit_heads(index: Index, sets: Mapping[str, Sequence[EvalQuestion]], sources: tuple[str, ...]) -> Scorer:

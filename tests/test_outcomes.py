@@ -54,13 +54,14 @@ def test_a_story_question_the_articles_do_not_answer_is_uncertain_and_says_what_
     assert 1 <= len(result.passages) <= 3  # the nearest passages, under the label
 
 
-def test_a_reason_names_a_word_the_member_wrote_not_the_thesaurus_reading_of_it(hybrid_index):
+def test_a_reason_names_a_word_the_member_wrote_not_the_thesaurus_reading_of_it(unprecedented_index):
     # The thesaurus reads "label" as the articles' "status"; a reason saying no passage speaks
-    # of "status" would be false, and not the member's word. Nor is a month a missing word.
+    # of "status" would be false, and not the member's word. Nor is a month the question is
+    # confined to a missing word. The rule's detail names the word it would give.
     for question in ("so why did they say all the arguing over the label just helps the kremlin",
                      "What made the rights group drop his special label in February?"):
-        result = answer(hybrid_index, question)
-        assert "status" not in (result.reason or "") and "February" not in (result.reason or ""), result.reason
+        (word,) = [c for c in answer(unprecedented_index, question).checks if c.rule is Rule.WORD_MISSING]
+        assert "status" not in word.detail and "February" not in word.detail, word.detail
 
 
 def test_a_question_about_other_news_is_not_covered(hybrid_index):

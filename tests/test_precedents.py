@@ -6,11 +6,11 @@ import dataclasses
 import numpy as np
 import pytest
 
-from retrieval.answer import answer, encode, gather, normalise_question, read_question
+from retrieval.answer import Status, answer, encode, gather, normalise_question, read_question
 from retrieval.articles import load_corpus
 from retrieval.evaluation import EvalQuestion
 from retrieval.evidence import PASSAGE_FEATURES
-from retrieval.index import build_index
+from retrieval.index import HiddenSpan, build_index
 from retrieval.policy import DEFAULT_POLICY
 from retrieval.precedents import (
     BadPrecedents,
@@ -27,11 +27,11 @@ from conftest import write_corpus
 PRECEDENT = PASSAGE_FEATURES.index("precedent")
 
 
-def _evidence(index, question, leave_out=None):
+def _evidence(index, question, leave_out=None, exclude=()):
     text = normalise_question(question)
     analysed, read = read_question(index, text, DEFAULT_POLICY)
     vectors, pieces = encode(index, [read], DEFAULT_POLICY)
-    return gather(index, text, analysed, read, vectors, pieces, 0, DEFAULT_POLICY, leave_out=leave_out)
+    return gather(index, text, analysed, read, vectors, pieces, 0, DEFAULT_POLICY, exclude, leave_out=leave_out)
 
 
 def _answered_precedent(evidence, index, phrase):
@@ -64,10 +64,22 @@ def test_a_paraphrase_of_an_answered_question_points_at_the_passage_that_answere
 def test_a_passage_that_answered_a_like_question_is_a_candidate_even_when_retrieval_misses_it(hybrid_index, unprecedented_index):
     # BM25 and the cosine put "Days after losing an appeal ..." past the 30 candidates for this
     # question; the fitted-on questions much like it name that passage.
-    question = "what happened to navalny in court just before amnesty dropped him"
+    question = "what went on in court for navalny shortly before amnesty dropped him"  # no precedent's words
+    assert question not in {p.question for p in load_precedents()}
     without = _evidence(unprecedented_index, question)
     assert not any("losing an appeal" in unprecedented_index.passages[i].text for i in without.candidates)
     assert "losing an appeal" in answer(hybrid_index, question).passages[0].quote
+
+
+def test_a_precedent_answered_only_by_passages_a_server_hid_counts_as_unanswered_there(hybrid_index):
+    question = "how old is navalny"  # a precedent; "44" is in two passages
+    spans = [HiddenSpan(p.doc_id, p.start, p.end) for p in hybrid_index.passages if "44" in p.text]
+    seen = _evidence(hybrid_index, question)
+    hidden = _evidence(hybrid_index, question, exclude=spans)
+    assert seen.precedent_answered > 0.9 > hidden.precedent_answered
+    assert hidden.precedent_unanswered > 0.9
+    result = answer(hybrid_index, question, exclude=spans)
+    assert not any("44" in q.quote for q in result.passages) and result.status is not Status.ANSWERED
 
 
 def test_likeness_needs_the_deciding_words_not_only_the_topic(remembering):
@@ -97,7 +109,9 @@ def test_the_committed_precedents_load_and_name_their_writers():
     assert len(precedents) >= 500
     assert {p.category for p in precedents} == {"answerable", "story_unanswered", "off_topic", "request"}
     assert all(p.gold for p in precedents if p.category == "answerable")
-    assert group_of("tests/data/dev.jsonl", "d2-017") == "dev:d"
+    # A writer is a set, or the part of its ids before a dash.
+    assert group_of("tests/data/dev.jsonl", "d2-017") == "dev:d2"
+    assert group_of("tests/data/dev.jsonl", "a01") == group_of("tests/data/dev.jsonl", "o07") == "dev"
 
 
 def test_a_damaged_precedents_file_is_refused_by_line(tmp_path):
@@ -109,6 +123,9 @@ def test_a_damaged_precedents_file_is_refused_by_line(tmp_path):
         load_precedents(path)
     path.write_text('{"question": "hi", "category": "gossip", "gold": [], "group": "x"}\n', encoding="utf-8")
     with pytest.raises(BadPrecedents, match="gossip"):
+        load_precedents(path)
+    path.write_text('{"question": "why?", "category": "answerable", "gold": [" "], "group": "x"}\n', encoding="utf-8")
+    with pytest.raises(BadPrecedents, match="no gold phrase"):
         load_precedents(path)
     assert load_precedents(tmp_path / "absent.jsonl") == ()
 
@@ -125,9 +142,7 @@ def test_fitting_writes_the_weights_with_a_plain_twin_and_the_precedents(hybrid_
     other = [dataclasses.replace(q, id=f"b{q.id}") for q in story]
     scorer = fit(hybrid_index, {"one.jsonl": story, "two.jsonl": other}, tmp_path / "scorer.json", tmp_path / "precedents.jsonl")
     assert scorer.plain is not None and scorer.fitted_on == ("one.jsonl", "two.jsonl")
-    # The plain twin never saw a precedent: it gives them no weight.
-    assert scorer.plain.passage.coef[PRECEDENT] == 0
     assert load_scorer(tmp_path / "scorer.json").plain is not None
-    assert [p.group for p in load_precedents(tmp_path / "precedents.jsonl")] == ["one:a"] * 2 + ["one:u"] * 2 + ["one:o"] * 2 + [
-        "two:ba"] * 2 + ["two:bu"] * 2 + ["two:bo"] * 2
+    assert [p.group for p in load_precedents(tmp_path / "precedents.jsonl")] == ["one"] * 6 + ["two"] * 6
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["precedents.jsonl", "scorer.json"]  # nothing left aside
     assert precedents_of({"one.jsonl": story})[0].question == "why was the status withdrawn?"
