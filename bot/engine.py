@@ -59,7 +59,19 @@ def load(settings: Settings) -> Index:
     load_hidden(settings.corpus)
     load_thesaurus(settings.corpus)
     encoder = load_model(settings.model)
+    one_blas_thread()
     return build(settings, encoder)
+
+
+def one_blas_thread() -> None:
+    """numpy's and scipy's BLAS (OpenBLAS) on one thread. The engine's matrices are small (a
+    question against a few hundred rows), and OpenBLAS's idle threads spin on the cores the
+    model's forward pass (torch, on its own OpenMP threads) needs next: over blind8's
+    questions in a loop, answer() took 44-50 ms a question with them and 17 ms without, the
+    forward pass alone 9-11 ms."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1, user_api="blas")
 
 
 def warm(settings: Settings) -> Index:
