@@ -196,7 +196,7 @@ def precedent_passages(memory: Memory | None, sims: np.ndarray | None, hidden: C
     answered, _ = memory.answered_without(hidden)
     ranked = np.argsort(-np.where(answered, sims, -1.0), kind="stable")[:PRECEDENT_VOTERS]
     voters = [int(j) for j in ranked if answered[j] and sims[j] > 0]
-    return sorted({int(i) for j in voters for i in memory.answers[j].indices if int(i) not in hidden})
+    return sorted({int(i) for j in voters for i in memory.passages_answering(j) if int(i) not in hidden})
 
 
 def precedent_evidence(memory: Memory | None, sims: np.ndarray | None, candidates: Sequence[int],
@@ -213,7 +213,7 @@ def precedent_evidence(memory: Memory | None, sims: np.ndarray | None, candidate
     answered = nearest(answered_mask)
     rows = np.zeros((len(candidates), 3))
     if len(candidates):
-        held = memory.answers[:, list(candidates)].toarray() & answered_mask[:, None]
+        held = memory.held(candidates) & answered_mask[:, None]
         rows[:, 0] = np.where(held, sims[:, None], 0.0).max(axis=0)
         rows[:, 1] = rows[:, 0] - answered
         voters = np.argsort(-np.where(memory.story, sims, -1.0), kind="stable")[:PRECEDENT_VOTERS]

@@ -102,6 +102,20 @@ class Memory:
         """The passages that answer some precedent."""
         return frozenset(int(i) for i in self.answers.indices)
 
+    def passages_answering(self, precedent: int) -> np.ndarray:
+        """The passages that answered one precedent: its row of `answers`, read from the
+        matrix's arrays (scipy's row slicing costs more than the rest of the lookup)."""
+        indptr = self.answers.indptr
+        return self.answers.indices[indptr[precedent] : indptr[precedent + 1]]
+
+    def held(self, passages: Sequence[int]) -> np.ndarray:
+        """(precedents, passages) bool: which precedent each of these passages answered."""
+        return self._by_passage[:, list(passages)].toarray()
+
+    @cached_property
+    def _by_passage(self) -> sparse.csc_matrix:
+        return self.answers.tocsc()  # columns cut cheaply
+
     def word_similarities(self, text: str) -> np.ndarray:
         weights = {t: self.weight(t) for t in _terms(text)}
         norm = float(np.sqrt(sum(w * w for w in weights.values())))
