@@ -27,10 +27,14 @@ def load_model(name: str) -> Encoder | None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     try:
-        return load_encoder(name)
+        encoder = load_encoder(name)
     except ModelUnavailable as exc:
         log.warning("answering from BM25 alone: %s", exc)
         return None
+    # Here rather than in load(): the Discord bot, a reload and the benchmarks load the model
+    # through this function and build the index themselves.
+    one_blas_thread()
+    return encoder
 
 
 def build(settings: Settings, encoder: Encoder | None) -> Index:
@@ -59,7 +63,6 @@ def load(settings: Settings) -> Index:
     load_hidden(settings.corpus)
     load_thesaurus(settings.corpus)
     encoder = load_model(settings.model)
-    one_blas_thread()
     return build(settings, encoder)
 
 
