@@ -58,6 +58,12 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             where = f"server {args.guild}" if args.guild else "every server and the DMs"
             print(f"forgot member {args.user_id} in {where}: {gone.questions} questions removed, "
                   f"{gone.feedback} votes and reports deleted, {gone.moderation} moderation records pseudonymised")
+            if gone.posts:  # the command line has no Discord connection: the operator edits or deletes them
+                print(f"{len(gone.posts)} of the bot's Discord posts still show what was removed; delete them in "
+                      "Discord (a member's own /forget-me edits them):")
+                for item in gone.posts:
+                    post = item.post
+                    print(f"  https://discord.com/channels/{post.guild_id}/{post.channel_id}/{post.message_id}")
         elif args.view == "expire":
             gone = await audit.delete_older_than(args.days)
             print(f"removed what members left before {args.days:g} days ago: {gone.questions} questions, "

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from retrieval.index import HiddenSpan
 
     from bot.store.community import ReportAction
+    from bot.store.posts import Post
     from bot.store.values import AuditEntry, AuditStats, Forgotten, GuildHide, GuildSettings, MemberData, Moderation
 
 
@@ -69,6 +70,9 @@ class AuditStore(Protocol):
 
     async def close(self) -> None:
         """Flush the backlog (values.BACKLOG_FLUSH_SECONDS at most; what is left is logged at ERROR), close."""
+
+    async def check_writable(self) -> None:
+        """AuditUnavailable (naming the store) when a write cannot be committed: the bot checks at start."""
 
     # -- answers ---------------------------------------------------------------------------
     async def record_answer(self, answer: "Answer", asker: Asker) -> int | None:
@@ -141,8 +145,13 @@ class AuditStore(Protocol):
         votes and reports, moderation actions."""
 
     async def forget(self, scope: Scope, user_id: str) -> "Forgotten":
-        """Remove their questions (and messages used as questions), votes and reports in the scope;
-        quotes and moderation stay, under a pseudonym."""
+        """Remove their questions (and messages used as questions, with those messages' ids), votes and
+        reports in the scope; quotes, moderation and the settings they saved stay, under a pseudonym.
+        Erasure, not only deletion: the old rows' bytes are made unreadable in the store's files too.
+        `Forgotten.posts`: the bot's posts showing what was removed, for the bot to edit."""
+
+    async def record_post(self, post: "Post") -> None:
+        """Remember a public answer or a mod-log report the bot posted (bot/store/posts.py)."""
 
     async def delete_older_than(self, days: float) -> "Forgotten":
         """Retention: every member's questions and feedback older than `days`, in every guild."""

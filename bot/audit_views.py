@@ -1,22 +1,39 @@
-"""Plain-text views of the audit log, shared by `/audit` and `storybot audit`."""
+"""Text views of the audit log, shared by `/audit` (rendered `for_discord`) and `storybot audit`
+(rendered `for_terminal`)."""
 from __future__ import annotations
 
 from collections import Counter
+from contextvars import ContextVar
+from typing import Callable
 
-from bot.inert_text import for_terminal
+from bot.inert_text import for_discord, for_terminal
 from bot.store import AuditEntry, AuditStats, QuoteCheck
 
 # Every value a member or a file could have put there (a question, a name, a reason, an
-# article id or quote) goes through _shown or _short: a view never carries an escape sequence.
+# article id or quote) goes through _shown or _short, which render it for where the view is
+# read: a terminal view never carries an escape sequence, a Discord view never markup or a link.
+Render = Callable[[str], str]
+_render: ContextVar[Render] = ContextVar("audit_view_render", default=for_terminal)
+
+
+def for_discord_view(view: Callable[..., str], *args: object) -> str:
+    """`view(*args)` with every value rendered for Discord (the /audit commands)."""
+    token = _render.set(for_discord)
+    try:
+        return view(*args)
+    finally:
+        _render.reset(token)
 
 
 def _shown(value: object) -> str:
-    return for_terminal(str(value)) if value is not None else "?"
+    return _render.get()(str(value)) if value is not None else "?"
 
 
 def _short(text: str, limit: int) -> str:
+    # Cut before rendering: a cut never splits an escape.
     text = " ".join(for_terminal(text).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    text = text if len(text) <= limit else text[: limit - 1] + "…"
+    return _render.get()(text) if _render.get() is not for_terminal else text
 
 
 def _who(entry: AuditEntry) -> str:

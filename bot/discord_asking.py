@@ -20,6 +20,8 @@ from bot.audit_store import Asker, AuditStore
 from bot.discord_feedback import Feedback
 from bot.discord_replies import SHUTTING_DOWN, defer_private, defer_public, reply
 from bot.discord_settings import ServerSettings, answers_public_in
+from bot.last_good import LastGood
+from bot.store.posts import Post
 from bot.paging import Pager
 from bot.service import AnswerService
 
@@ -27,20 +29,21 @@ log = logging.getLogger(__name__)
 
 
 class Cooldown:
-    """Per-user pause between questions, so one member cannot flood the channel. Kept in the
-    process: a member's questions reach the shard of the server they ask in."""
+    """Per-member pause between questions in one server (or in DMs), so one member cannot flood a
+    channel; each server sets its own, so a pause in one server never holds a member up in another.
+    Kept in the process: a member's questions reach the shard of the server they ask in."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
-        self._last: dict[int, float] = {}
+        self._last: dict[tuple[int | None, int], float] = {}
 
-    def remaining(self, user_id: int, seconds: float | None = None) -> float:
-        """`seconds`: the server's own cooldown, when it set one."""
+    def remaining(self, guild_id: int | None, user_id: int, seconds: float | None = None) -> float:
+        """`guild_id` None: DMs. `seconds`: the server's own cooldown, when it set one."""
         wait = self.seconds if seconds is None else seconds
-        return max(0.0, self._last.get(user_id, -1e9) + wait - time.monotonic())
+        return max(0.0, self._last.get((guild_id, user_id), -1e9) + wait - time.monotonic())
 
-    def start(self, user_id: int) -> None:
-        self._last[user_id] = time.monotonic()
+    def start(self, guild_id: int | None, user_id: int) -> None:
+        self._last[(guild_id, user_id)] = time.monotonic()
 
 
 class InFlight:
@@ -92,13 +95,24 @@ class Asking:
     in_flight: InFlight
     servers: ServerSettings | None = None  # per-server settings; None: public everywhere, one cooldown
     pager: Pager = field(init=False)
+    hides: LastGood[frozenset] = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "pager", Pager(lambda: self.service.index.corpus))
+        object.__setattr__(self, "hides", LastGood("hidden passages"))
 
-    async def ask(self, interaction: discord.Interaction, question: str, *, message: discord.Message | None = None) -> None:
-        """Answer `question` (a "Find sources" passes the message it came from). Public where the
-        server's settings say so, else only the asker sees it."""
+    async def hidden_in(self, guild_id: int | None) -> frozenset:
+        """A server's own hidden passages; a DM gets the operator's global hides only (those are out
+        of the index already). With the store unreadable, the last good read: answers never wait."""
+        if guild_id is None:
+            return frozenset()
+        guild = str(guild_id)
+        return (await self.hides.read(guild, lambda: self.store.hidden_spans(guild), frozenset())).value
+
+    async def ask(self, interaction: discord.Interaction, question: str, *, message: discord.Message | None = None,
+                  note: str | None = None) -> None:
+        """Answer `question` (a "Find sources" passes the message it came from, and a note when it was
+        cut). Public where the server's settings say so, else only the asker sees it."""
         if self.in_flight.draining:
             await reply(interaction, SHUTTING_DOWN)
             return
@@ -107,7 +121,7 @@ class Asking:
         if message is not None:
             public = public and settings is not None and settings.find_sources_public
         server_cooldown = settings.cooldown_seconds if settings is not None else None
-        wait = self.cooldown.remaining(interaction.user.id, server_cooldown)
+        wait = self.cooldown.remaining(interaction.guild_id, interaction.user.id, server_cooldown)
         if wait > 0:
             await reply(interaction, f"Easy there: you can ask again in {wait:.0f} s.")
             return
@@ -116,20 +130,28 @@ class Asking:
         except BadQuestion as exc:
             await reply(interaction, f"I can't ask that: {exc}.")
             return
-        self.cooldown.start(interaction.user.id)
+        self.cooldown.start(interaction.guild_id, interaction.user.id)
         if public:
             await defer_public(interaction)
         else:  # the follow-up replaces the private "thinking...", so the answer is private too
             await defer_private(interaction)
         async with self.in_flight.answering():
-            # A server's own hidden passages; a DM gets the operator's global hides only
-            # (those are out of the index already).
-            guild = str(interaction.guild_id) if interaction.guild_id else None
-            exclude = await self.store.hidden_spans(guild) if guild else frozenset()
-            result = await self.service.ask(question, exclude)
+            result = await self.service.ask(question, await self.hidden_in(interaction.guild_id))
             audit_id = await self._record(interaction, result, asker_of(interaction, "message" if message else "slash", message))
             view = self.feedback.view(audit_id) if audit_id is not None else discord.utils.MISSING
-            await interaction.followup.send(embed=embeds.answer_embed(result), view=view)
+            sent = await interaction.followup.send(content=note or discord.utils.MISSING,
+                                                   embed=embeds.answer_embed(result), view=view, wait=True)
+            if public and audit_id is not None and interaction.guild_id is not None:
+                await self._remember_post(Post("answer", str(interaction.guild_id), str(interaction.channel_id), str(sent.id),
+                                               audit_id))
+
+    async def _remember_post(self, post: Post) -> None:
+        """A public answer shows its question in its title: kept, so /forget-me can edit it."""
+        try:
+            await self.store.record_post(post)
+        except AuditError as exc:
+            log.warning("answer %s: the id of its public message %s was not kept (%s); /forget-me will not be "
+                        "able to edit its title", post.answer_id, post.message_id, exc)
 
     async def _record(self, interaction: discord.Interaction, result: Answer, asker: Asker) -> int | None:
         """The audit id, or None when the store cannot take it: the member still gets the answer."""

@@ -64,6 +64,8 @@ async def _open_bot(stack: contextlib.AsyncExitStack, settings: Settings, **opti
     order (the client first, the store last)."""
     store: AuditStore = await open_store(settings.db)
     stack.push_async_callback(store.close)
+    # A store that opens but refuses writes would lose every answer's record: refuse to start.
+    await store.check_writable()
     # BM25 is ready in a fraction of a second; the model takes seconds to load. Answer
     # from BM25 at once (answers say mode "bm25") and switch to hybrid when it is ready.
     service = AnswerService(await asyncio.to_thread(engine.build, settings, None))

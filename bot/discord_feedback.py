@@ -15,7 +15,7 @@ import discord
 
 from bot.store import ReportLimitReached, UnknownAuditId
 from bot.audit_store import AuditStore, Scope
-from bot.discord_replies import ERROR_MESSAGE, defer_private, reply
+from bot.discord_replies import defer_private, report_failure, reply
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +101,7 @@ def _button_class(feedback: Feedback) -> type[discord.ui.DynamicItem[discord.ui.
                 else:
                     await feedback.vote(interaction, self.audit_id, self.kind)
             except Exception as exc:  # noqa: BLE001 - the member gets a reply, the admin the traceback
-                log.error("%s on answer %s failed", self.kind, self.audit_id, exc_info=exc)
-                await reply(interaction, ERROR_MESSAGE)
+                await report_failure(interaction, f"{self.kind} on answer {self.audit_id}", exc)
 
     return FeedbackButton
 
@@ -124,5 +123,4 @@ class ReportForm(discord.ui.Modal, title="Report this answer"):
         await self.feedback.report(interaction, self.audit_id, self.reason.value or None)
 
     async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
-        log.error("recording a report on answer %s failed", self.audit_id, exc_info=error)
-        await reply(interaction, ERROR_MESSAGE)
+        await report_failure(interaction, f"recording a report on answer {self.audit_id}", error)

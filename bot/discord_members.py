@@ -14,7 +14,8 @@ from discord import app_commands
 
 from bot import embeds
 from bot.audit_store import AuditStore, Scope
-from bot.discord_replies import ERROR_MESSAGE, defer_private, reply
+from bot.forgotten_posts import edit_posts
+from bot.discord_replies import defer_private, report_failure, reply
 from bot.store.values import MemberData
 
 log = logging.getLogger(__name__)
@@ -84,8 +85,10 @@ class Members:
             return
         await interaction.response.defer()
         forgotten = await self.store.forget(scope_of(interaction), str(interaction.user.id))
+        edited = await edit_posts(interaction.client, forgotten.posts)
         text = (f"Done: {forgotten.questions} question(s) and {forgotten.feedback} vote(s) or report(s) removed "
-                f"in {where(interaction)}.")
+                f"in {where(interaction)}" + (f", and {edited} of storybot's posts that showed them edited" if edited
+                                              else "") + ".")
         await interaction.edit_original_response(content=text, view=None)
 
     def commands(self) -> list[app_commands.Command]:
@@ -115,8 +118,7 @@ def _button_class(members: Members) -> type[discord.ui.DynamicItem[discord.ui.Bu
             try:
                 await members.forget(interaction, self.user_id)
             except Exception as exc:  # noqa: BLE001 - the member gets a reply, the admin the traceback
-                log.error("forgetting member %s failed", self.user_id, exc_info=exc)
-                await reply(interaction, ERROR_MESSAGE)
+                await report_failure(interaction, f"forgetting member {self.user_id}", exc)
 
     return ForgetButton
 

@@ -50,9 +50,13 @@ class Operators:
         return interaction.guild_id in self.guild_ids and is_moderator(interaction)
 
 
-def _block(text: str) -> discord.Embed:
-    body = embeds.shorten(discord.utils.escape_markdown(text), embeds.DESCRIPTION_LIMIT - 8)
-    return discord.Embed(description=f"```\n{body}\n```"[: embeds.DESCRIPTION_LIMIT])
+def _block(view, *args: object) -> discord.Embed:
+    """A view of the log in an embed, every value in it rendered `for_discord`. No code block:
+    a member's backticks could close it (and text inside one cannot be escaped)."""
+    text = audit_views.for_discord_view(view, *args)
+    if len(text) > embeds.DESCRIPTION_LIMIT:  # whole lines only: a cut line could split an escape
+        text = text[: embeds.DESCRIPTION_LIMIT - 1].rsplit("\n", 1)[0] + "\n" + embeds.ELLIPSIS
+    return discord.Embed(description=text)
 
 
 class AuditGroup(app_commands.Group):
@@ -86,7 +90,7 @@ class AuditGroup(app_commands.Group):
     @app_commands.command(name="recent", description="The latest answers in this server")
     async def recent(self, interaction: discord.Interaction, limit: app_commands.Range[int, 1, 25] = 10) -> None:
         entries = await self.store.recent(self.scope(interaction), limit)
-        await reply(interaction, embed=_block(audit_views.entries_text(entries)))
+        await reply(interaction, embed=_block(audit_views.entries_text, entries))
 
     async def _entry(self, interaction: discord.Interaction, id: int) -> AuditEntry | None:
         """The audited answer, or None once the moderator has been told there is none here."""
@@ -101,16 +105,16 @@ class AuditGroup(app_commands.Group):
     async def show(self, interaction: discord.Interaction, id: int) -> None:
         entry = await self._entry(interaction, id)
         if entry is not None:
-            await reply(interaction, embed=_block(audit_views.entry_text(entry)))
+            await reply(interaction, embed=_block(audit_views.entry_text, entry))
 
     @app_commands.command(name="reported", description="Answers members reported in this server, newest first")
     async def reported(self, interaction: discord.Interaction) -> None:
         entries = await self.store.reported(self.scope(interaction))
-        await reply(interaction, embed=_block(audit_views.reported_text(entries)))
+        await reply(interaction, embed=_block(audit_views.reported_text, entries))
 
     @app_commands.command(name="stats", description="Questions, abstention rate, feedback, most asked in this server")
     async def stats(self, interaction: discord.Interaction) -> None:
-        await reply(interaction, embed=_block(audit_views.stats_text(await self.store.stats(self.scope(interaction)))))
+        await reply(interaction, embed=_block(audit_views.stats_text, await self.store.stats(self.scope(interaction))))
 
     @app_commands.command(name="verify", description="Re-check that an answer's quotes are still verbatim in today's corpus")
     async def verify(self, interaction: discord.Interaction, id: int) -> None:
@@ -118,7 +122,7 @@ class AuditGroup(app_commands.Group):
         if entry is None:
             return
         corpus = await asyncio.to_thread(load_corpus, self.corpus_folder)
-        await reply(interaction, embed=_block(audit_views.verify_text(entry, verify(entry, corpus))))
+        await reply(interaction, embed=_block(audit_views.verify_text, entry, verify(entry, corpus)))
 
     async def _span(self, interaction: discord.Interaction, id: int, quote_number: int) -> HiddenSpan | None:
         entry = await self._entry(interaction, id)

@@ -16,6 +16,8 @@ log = logging.getLogger(__name__)
 
 ERROR_MESSAGE = "Sorry, something went wrong on my side. The admins have the details; please try again later."
 SHUTTING_DOWN = "storybot is restarting; please ask again in a minute."
+LOG_UNAVAILABLE = ("storybot's log is unavailable right now, so nothing was recorded or changed; "
+                   "try again in a minute.")
 
 _PUBLIC_DEFER = "storybot.public_defer"
 
@@ -47,10 +49,25 @@ async def reply(interaction: discord.Interaction, content: str | None = None, **
     await interaction.followup.send(content, ephemeral=True, **kwargs)
 
 
+def failure_message(error: BaseException) -> str:
+    """What a member is told when their command failed: that the log is unavailable (votes, reports,
+    /mydata, /forget-me, /settings, /audit while the store is down or locked), else that it failed."""
+    from bot.store import AuditError
+
+    original = getattr(error, "original", None)  # app commands wrap the error the command raised
+    return LOG_UNAVAILABLE if isinstance(error, AuditError) or isinstance(original, AuditError) else ERROR_MESSAGE
+
+
 async def report_failure(interaction: discord.Interaction, what: str, error: BaseException) -> None:
-    """The traceback to the log, a short private message to the member."""
-    log.error("%s failed for user %s", what, interaction.user.id, exc_info=error)
+    """The traceback to the log (a warning when only the log was unavailable), a short private
+    message to the member."""
+    message = failure_message(error)
+    if message is LOG_UNAVAILABLE:
+        log.warning("%s for user %s: the audit log is unavailable (%s)", what, interaction.user.id,
+                    getattr(error, "original", None) or error)
+    else:
+        log.error("%s failed for user %s", what, interaction.user.id, exc_info=error)
     try:
-        await reply(interaction, ERROR_MESSAGE)
+        await reply(interaction, message)
     except discord.HTTPException:
         log.exception("could not tell the member that %s failed", what)

@@ -18,6 +18,7 @@ from discord import app_commands
 from bot import embeds
 from bot.audit_store import AuditStore, Scope
 from bot.discord_replies import defer_private, reply
+from bot.last_good import LastGood
 from bot.store.errors import BadGuildSetting
 from bot.store.values import MAX_COOLDOWN_SECONDS, GuildSettings
 
@@ -33,6 +34,7 @@ CACHE_SECONDS = 60.0
 ACK_BUDGET = 1.5
 # A channel id no channel has: "public only there" makes every answer private.
 NO_CHANNEL = "0"
+PRIVATE_EVERYWHERE = GuildSettings(public_channels=frozenset({NO_CHANNEL}))
 # What the bot needs in a channel to post an answer or a report there.
 POSTING = {"view_channel": "View Channel", "send_messages": "Send Messages", "embed_links": "Embed Links"}
 
@@ -43,19 +45,19 @@ class ServerSettings:
     def __init__(self, store: AuditStore, default_cooldown: float) -> None:
         self.store = store
         self.default_cooldown = default_cooldown
-        self._cache: dict[str, tuple[float, GuildSettings]] = {}
+        self._cache: LastGood[GuildSettings] = LastGood("settings")
 
     async def get(self, guild_id: int | str | None) -> GuildSettings | None:
-        """None in DMs: no server, no settings."""
+        """None in DMs: no server, no settings. With the store unreadable, the last good read (or,
+        never read, private everywhere: a private answer cannot show what a server kept out of its
+        channels)."""
         if guild_id is None:
             return None
         key = str(guild_id)
-        cached = self._cache.get(key)
+        cached = self._cache.last(key)
         if cached and time.monotonic() - cached[0] < CACHE_SECONDS:
             return cached[1]
-        settings = await self.store.guild_settings(key)
-        self._cache[key] = (time.monotonic(), settings)
-        return settings
+        return (await self._cache.read(key, lambda: self.store.guild_settings(key), PRIVATE_EVERYWHERE)).value
 
     async def before_acknowledging(self, guild_id: int | None, within: float = ACK_BUDGET) -> GuildSettings | None:
         """The settings, for a handler that must still acknowledge within Discord's 3 seconds: if the
@@ -69,13 +71,13 @@ class ServerSettings:
             return await asyncio.wait_for(asyncio.shield(reading), within)
         except asyncio.TimeoutError:
             log.warning("settings of guild %s not read within %.1f s; answering with the last known", guild_id, within)
-            cached = self._cache.get(str(guild_id))
-            return cached[1] if cached else GuildSettings(public_channels=frozenset({NO_CHANNEL}))
+            cached = self._cache.last(str(guild_id))
+            return cached[1] if cached else PRIVATE_EVERYWHERE
 
     async def save(self, guild_id: int, settings: GuildSettings, user: discord.abc.User) -> GuildSettings:
         saved = await self.store.save_guild_settings(Scope.guild(guild_id), settings, user_id=str(user.id),
                                                      user_name=str(user))
-        self._cache[str(guild_id)] = (time.monotonic(), saved)
+        self._cache.remember(str(guild_id), saved)
         return saved
 
     async def cooldown(self, guild_id: int | None) -> float:

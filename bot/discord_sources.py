@@ -8,12 +8,16 @@ the server made "Find sources" answers public.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import lru_cache
+from typing import Callable
 
 import discord
 from discord import app_commands
 
 from retrieval.answer import MAX_QUESTION_CHARS
+from retrieval.limits import MAX_QUESTION_WORDS
+from retrieval.question_text import word_count
 
 from bot.discord_asking import Asking
 from bot.discord_replies import reply
@@ -32,31 +36,73 @@ def _segmenter():
     return pysbd.Segmenter(language="en", clean=False)
 
 
-def question_from(text: str, limit: int = MAX_QUESTION_CHARS) -> str:
-    """The message's words as a question: markup dropped, and a long message cut to `limit`
-    characters at the end of a sentence (at a word when the first sentence alone is longer)."""
-    words = " ".join(_MARKUP.sub(lambda m: m.group(1) or "", text).split())
-    if len(words) <= limit:
+@dataclass(frozen=True)
+class Claim:
+    """A message's text as the question asked, and whether it had to be cut to the question limit."""
+
+    question: str
+    cut: bool
+
+
+def _words_of(text: str) -> str:
+    return " ".join(_MARKUP.sub(lambda m: m.group(1) or "", text).split())
+
+
+def _first_that_fits(words: str, fits: Callable[[str], bool]) -> str:
+    """The first sentences of `words` that fit together; when the first sentence alone does not,
+    its first words that do (one endless word: its first characters that do)."""
+    if fits(words):
         return words
     kept = ""
     for sentence in _segmenter().segment(words):
         candidate = f"{kept} {sentence.strip()}".strip()
-        if len(candidate) > limit:
+        if not fits(candidate):
             break
         kept = candidate
     if kept:
         return kept
-    cut = words[:limit]
-    return cut.rsplit(" ", 1)[0] if " " in cut else cut
+    for word in words.split(" "):
+        candidate = f"{kept} {word}".strip()
+        if not fits(candidate):
+            break
+        kept = candidate
+    if kept:
+        return kept
+    first = words.split(" ", 1)[0]
+    while first and not fits(first):
+        first = first[:-1]
+    return first
+
+
+def question_from(text: str, limit: int = MAX_QUESTION_CHARS) -> str:
+    """The message's words as a question: markup dropped, and a long message cut to `limit`
+    characters at the end of a sentence (at a word when the first sentence alone is longer)."""
+    return _first_that_fits(_words_of(text), lambda candidate: len(candidate) <= limit)
+
+
+def claim_from(text: str, *, chars: int = MAX_QUESTION_CHARS, words: int = MAX_QUESTION_WORDS) -> Claim:
+    """The message as a question within both question limits (retrieval/limits.py: characters and
+    words), cut at a sentence end as `question_from` cuts, and whether it was cut."""
+    whole = _words_of(text)
+    question = _first_that_fits(whole, lambda candidate: len(candidate) <= chars and word_count(candidate) <= words)
+    return Claim(question, question != whole)
+
+
+def cut_note(claim: Claim) -> str | None:
+    """What the asker is told when their message was cut, or None."""
+    if not claim.cut:
+        return None
+    return (f"That message is longer than a question may be ({MAX_QUESTION_WORDS} words, {MAX_QUESTION_CHARS:,} "
+            f"characters), so I looked up its first {word_count(claim.question)} words, up to a sentence end.")
 
 
 def find_sources_command(asking: Asking) -> app_commands.ContextMenu:
     @app_commands.context_menu(name=NAME)
     async def find_sources(interaction: discord.Interaction, message: discord.Message) -> None:
-        question = question_from(message.content or "")
-        if not question:
+        claim = claim_from(message.content or "")
+        if not claim.question:
             await reply(interaction, NO_TEXT)
             return
-        await asking.ask(interaction, question, message=message)
+        await asking.ask(interaction, claim.question, message=message, note=cut_note(claim))
 
     return find_sources

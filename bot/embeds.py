@@ -5,12 +5,11 @@ that share a URL into the first, so splitting an answer would lose sources.
 """
 from __future__ import annotations
 
-import re
 import urllib.parse
 
 import discord
-from discord.utils import escape_markdown, escape_mentions
 
+from bot.inert_text import cut, for_discord
 from retrieval.answer import Answer, Quote, Status
 from retrieval.timeline import timeline
 from retrieval.articles import Article, Corpus
@@ -24,14 +23,15 @@ COLOUR = discord.Colour.from_rgb(255, 204, 0)
 
 
 def shorten(text: str, limit: int) -> str:
-    """At most `limit` characters; a cut is marked with an ellipsis, never silent."""
-    return text if len(text) <= limit else text[: max(limit - 1, 0)].rstrip() + ELLIPSIS
+    """At most `limit` characters; a cut is marked with an ellipsis, never silent, and never
+    leaves half of an escape."""
+    return cut(text, limit, ELLIPSIS)
 
 
-def safe(text: str) -> str:
-    """User or article text made inert: no markdown, no mentions (allowed_mentions also
-    forbids pings; this keeps `@everyone` from even looking like one)."""
-    return escape_mentions(escape_markdown(" ".join(text.split())))
+def safe(text: str | None) -> str:
+    """User or article text made inert (bot/inert_text.py's `for_discord`): no markdown, no link,
+    no mention, no control or direction character (allowed_mentions also forbids pings)."""
+    return for_discord(text)
 
 
 # What may stand unescaped in a link's address: RFC 3986's reserved and unreserved
@@ -53,8 +53,8 @@ def link_target(url: str | None) -> str | None:
 
 
 def link_text(text: str) -> str:
-    """Text inside `[...]`: escaped like any text, with its brackets too."""
-    return re.sub(r"(?<!\\)([\[\]])", r"\\\1", safe(text))
+    """Text inside `[...]`: escaped like any text (its brackets too)."""
+    return safe(text)
 
 
 def source_line(n: int, quote: Quote | Article, *, with_link: bool = True) -> str:
@@ -69,14 +69,14 @@ def source_line(n: int, quote: Quote | Article, *, with_link: bool = True) -> st
 
 def _block_quote(text: str, n: int, budget: int) -> str:
     marker = f" [{n}]"
-    body = shorten(escape_mentions(escape_markdown(" ".join(text.split()))), max(budget - len(marker) - 2, 20))
+    body = shorten(safe(text), max(budget - len(marker) - 2, 20))
     return f"> {body}{marker}"
 
 
 def answer_embed(result: Answer) -> discord.Embed:
     embed = discord.Embed(colour=COLOUR, title=shorten("Q: " + safe(result.question), QUESTION_ECHO_CHARS))
     if result.status is Status.NOT_COVERED:
-        embed.description = shorten(escape_mentions(result.message or ""), DESCRIPTION_LIMIT)
+        embed.description = shorten(safe(result.message), DESCRIPTION_LIMIT)
         embed.set_footer(text="storybot quotes the articles and never writes its own answer · not covered")
         return embed
     dates = {q.published for q in result.passages}
@@ -88,7 +88,7 @@ def answer_embed(result: Answer) -> discord.Embed:
     head = ""
     if result.status is Status.UNCERTAIN:
         # The reason says what is missing; the label warns the passages may not answer.
-        head = f"**{escape_mentions(result.reason or '')}**\n*{result.message}:*\n\n"
+        head = f"**{safe(result.reason)}**\n*{result.message}:*\n\n"
     embed.description = shorten(head + "\n\n".join(quotes), DESCRIPTION_LIMIT)
     sources = "\n".join(source_line(n, q) for n, q in enumerate(result.passages, 1))
     if len(sources) > FIELD_LIMIT:  # long links: drop them before cutting text

@@ -1,9 +1,11 @@
-"""Text a member wrote, made harmless for where a moderator reads it.
+"""Text a member (or an article) wrote, made harmless for where someone reads it.
 
 A question is stored as it was asked (the audit log keeps the evidence); it is made inert
 only when shown: in a terminal no control character can move the cursor, recolour or
 retitle the window (ANSI/OSC escape sequences start with ESC, U+001B, or C1 controls) and
-no bidirectional override can reorder what is read; in a spreadsheet no cell is a formula.
+no bidirectional override can reorder what is read; in a spreadsheet no cell is a formula;
+on Discord (`for_discord`, the one renderer every embed and message uses) no markup, link,
+mention or code fence is made of it.
 """
 from __future__ import annotations
 
@@ -38,3 +40,45 @@ def for_csv_cell(value: object) -> object:
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
     return value
+
+
+# Every ASCII character Discord's markdown gives a meaning to: emphasis, strike, spoilers, code,
+# quotes, headers and lists at a line's start, masked links `[text](url)`, `<...>` (autolinks,
+# mentions, channels, timestamps, emoji), the backslash itself, and the colon of `https://`:
+# Discord links any `https://...` it sees, and `discord.utils.escape_markdown` leaves whatever
+# looks like a URL alone (brackets and backticks included), so nothing is trusted to be a URL.
+_DISCORD_MARKUP = re.compile(r"([\\*_~`|>#+\-\[\]()<:])")
+# A list item ("1. ") can only start a line; member text never does, but a template might put it there.
+_ORDERED_LIST = re.compile(r"^(\d+)\.")
+# @everyone, @here and <@id> stay readable but cannot ping (allowed_mentions forbids pings too).
+_MENTION = re.compile(r"@(everyone|here|[!&]?[0-9]{17,20})")
+ZERO_WIDTH_SPACE = "\u200b"
+
+
+def for_discord(text: str | None, *, markdown: bool = True) -> str:
+    """Untrusted text (a member's question, name or reason; an article's title or quote) as it
+    must appear on Discord: one line, every control and direction character written as an escape
+    (`\\u202e`), mentions broken by a zero-width space, and, where Discord reads markdown
+    (`markdown=True`: descriptions, field values, titles, message content), every markup
+    character escaped. Where it reads none (footers, field names, button labels), `markdown=False`.
+    The result renders as the text's own characters and nothing else: it cannot close a code
+    fence (none is ever opened around it), make a link, format, or ping."""
+    if text is None:
+        return ""
+    shown = " ".join(for_terminal(text).split())
+    shown = _MENTION.sub(lambda m: "@" + ZERO_WIDTH_SPACE + m.group(1), shown)
+    if not markdown:
+        return shown
+    return _ORDERED_LIST.sub(r"\1\\.", _DISCORD_MARKUP.sub(r"\\\1", shown))
+
+
+def cut(rendered: str, limit: int, ellipsis: str = "\u2026") -> str:
+    """At most `limit` characters of text `for_discord` made, a cut marked with the ellipsis; never
+    a lone backslash left to escape what follows."""
+    if len(rendered) <= limit:
+        return rendered
+    kept = rendered[: max(limit - len(ellipsis), 0)].rstrip()
+    trailing = len(kept) - len(kept.rstrip("\\"))
+    if trailing % 2:
+        kept = kept[:-1]
+    return kept + ellipsis

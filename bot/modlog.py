@@ -16,8 +16,10 @@ import discord
 from bot import embeds
 from bot.audit_store import AuditStore, Scope
 from bot.discord_moderation import is_moderator
-from bot.discord_replies import ERROR_MESSAGE, reply
+from bot.discord_replies import reply, report_failure
 from bot.discord_settings import ServerSettings, cannot_post
+from bot.inert_text import for_discord
+from bot.store.posts import Post
 from bot.store import AuditEntry, UnknownAuditId
 
 log = logging.getLogger(__name__)
@@ -27,16 +29,18 @@ QUOTE_CHARS = 300  # three quotes and the question stay well inside one embed
 
 
 def report_embed(entry: AuditEntry, reason: str | None, reporter: str) -> discord.Embed:
+    """Every value in it rendered `for_discord`: the question, the quotes and the reason as markdown
+    made inert, the reporter's name (a footer reads no markdown) with its control characters shown."""
     embed = discord.Embed(colour=discord.Colour.red(), title=f"Answer #{entry.id} was reported",
                           description=embeds.shorten("**Question:** " + embeds.safe(entry.question), 1000))
     for quote in entry.quotes:
-        embed.add_field(name=f"Quote {quote.rank} · {quote.doc_id}[{quote.start}:{quote.end}]",
+        embed.add_field(name=f"Quote {quote.rank} · {for_discord(quote.doc_id, markdown=False)}[{quote.start}:{quote.end}]",
                         value="> " + embeds.shorten(embeds.safe(quote.text), QUOTE_CHARS), inline=False)
     if not entry.quotes:
         embed.add_field(name="Quotes", value=f"none ({entry.status.replace('_', ' ')})", inline=False)
     embed.add_field(name="Reason given", value=embeds.shorten(embeds.safe(reason or "(none)"), embeds.FIELD_LIMIT),
                     inline=False)
-    embed.set_footer(text=f"Reported by {reporter} · status {entry.status} · /audit show id:{entry.id}")
+    embed.set_footer(text=f"Reported by {for_discord(reporter, markdown=False)} · status {entry.status} · /audit show id:{entry.id}")
     return embed
 
 
@@ -67,7 +71,10 @@ class ModLog:
                         settings.mod_log_channel, problem)
             return
         entry = await self.store.get(Scope.guild(guild.id), audit_id)
-        await channel.send(embed=report_embed(entry, reason, str(interaction.user)), view=self.view(entry, report_id))
+        posted = await channel.send(embed=report_embed(entry, reason, str(interaction.user)),
+                                    view=self.view(entry, report_id))
+        # Kept so a /forget-me of the asker or the reporter can edit the post.
+        await self.store.record_post(Post("modlog", str(guild.id), str(channel.id), str(posted.id), audit_id, report_id))
 
     async def act(self, interaction: discord.Interaction, action: str, audit_id: int, report_id: int, rank: int) -> None:
         if not is_moderator(interaction):
@@ -112,7 +119,6 @@ def _button_class(modlog: ModLog) -> type[discord.ui.DynamicItem[discord.ui.Butt
             try:
                 await modlog.act(interaction, self.action, self.audit_id, self.report_id, self.rank)
             except Exception as exc:  # noqa: BLE001 - the moderator gets a reply, the admin the traceback
-                log.error("%s on reported answer %s failed", self.action, self.audit_id, exc_info=exc)
-                await reply(interaction, ERROR_MESSAGE)
+                await report_failure(interaction, f"{self.action} on reported answer {self.audit_id}", exc)
 
     return ModLogButton

@@ -33,6 +33,11 @@ def clean_question(question: str) -> str:
     return _SPACES.sub(" ", _CONTROL.sub(" ", text)).strip()
 
 
+def word_count(text: str) -> int:
+    """The words the question limit counts (MAX_QUESTION_WORDS), after cleaning."""
+    return len(_WORD.findall(clean_question(text)))
+
+
 def normalise_question(question: str) -> str:
     """The question as it will be searched; BadQuestion when there is nothing to search or too much."""
     if not isinstance(question, str):

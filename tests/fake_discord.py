@@ -546,6 +546,7 @@ class FakeDiscord:
         ("GET PATCH DELETE", r"/webhooks/(?P<app>\d+)/(?P<token>[^/]+)/messages/(?P<mid>@original|\d+)",
          "_r_webhook_message", None),
         ("POST", r"/channels/(?P<cid>\d+)/messages", "_r_channel_message", "channel_message"),
+        ("GET PATCH", r"/channels/(?P<cid>\d+)/messages/(?P<mid>\d+)", "_r_channel_message_by_id", None),
     ]
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
@@ -689,3 +690,17 @@ class FakeDiscord:
 
     async def _r_channel_message(self, rec: Recorded, cid: str) -> web.Response:
         return _json(self._message(rec.json or {}, cid))
+
+    async def _r_channel_message_by_id(self, rec: Recorded, cid: str, mid: str) -> web.Response:
+        """Read or edit a message in a channel. As Discord: the bot edits only its own messages, and
+        an ephemeral message is no channel's (only its interaction's token reaches it)."""
+        rec.kind = "get_message" if rec.method == "GET" else "edit_message"
+        msg = self.messages.get(mid)
+        if msg is None or msg.get("channel_id") != cid or (msg.get("flags") or 0) & EPHEMERAL:
+            return _error(404, "Unknown Message", 10008)
+        if rec.method == "PATCH":
+            if msg.get("author", {}).get("id") != self.bot_user["id"]:
+                return _error(403, "Cannot edit a message authored by another user", 50005)
+            msg.update({k: v for k, v in (rec.json or {}).items() if k in ("content", "embeds", "components")})
+            msg["edited_timestamp"] = _now()
+        return _json(msg)

@@ -23,6 +23,7 @@ from bot.audit_store import Asker, Scope
 from bot.store import rows as R
 from bot.store.postgres_community import MIGRATION as POSTGRES_COMMUNITY_MIGRATION, PostgresCommunity
 from bot.store.backlog import Backlog, BacklogPolicy
+from bot.store.posts import POST_COLUMNS, POSTGRES_MIGRATION as POSTS_MIGRATION, TOUCHED_BY_FORGET, Post, to_edit
 from bot.store.errors import (AuditSchemaTooNew, AuditUnavailable, AuditWriteFailed, ReportLimitReached,
                               SpanAlreadyHidden, SpanNotHidden, UnknownAuditId)
 from bot.store.values import (MOST_ASKED, REPORT_WINDOW_HOURS, REPORTS_PER_MEMBER_PER_DAY, AuditEntry, AuditStats,
@@ -157,6 +158,7 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX feedback_by_time ON feedback(created_at);
     """,
     POSTGRES_COMMUNITY_MIGRATION,
+    POSTS_MIGRATION,
 )
 
 _ANSWER_COLUMNS = ", ".join(f"answers.{name}" for name in R.ANSWER_COLUMNS)
@@ -240,6 +242,18 @@ class PostgresStore(PostgresCommunity):
             await self._backlog.close()
             pool, self._pool = self._pool, None
             await pool.close()
+
+    async def check_writable(self) -> None:
+        """AuditUnavailable when a write cannot be committed (a read-only role, a standby server)."""
+
+        async def rewrite_version(db: asyncpg.Connection) -> None:
+            await db.execute("UPDATE storybot_schema SET version = version")
+
+        try:
+            await self._write(rewrite_version)
+        except AuditWriteFailed as exc:
+            raise AuditUnavailable(self.path, f"storybot cannot write to it ({_reason(exc.error)}); give its role "
+                                              "write access, or point STORYBOT_DB at a store it can write") from None
 
     async def __aenter__(self) -> "PostgresStore":
         return self
@@ -480,7 +494,7 @@ class PostgresStore(PostgresCommunity):
             row = await db.fetchrow(
                 "SELECT public_channels, cooldown_seconds, mod_log_channel, find_sources_public FROM guild_settings"
                 " WHERE guild_id = $1", text_id(guild_id))
-        return R.guild_settings(row) if row is not None else GuildSettings()
+        return R.guild_settings(row, text_id(guild_id)) if row is not None else GuildSettings()
 
     async def save_guild_settings(self, scope: Scope, settings: GuildSettings, *, user_id: int | str | None = None,
                                   user_name: str | None = None) -> GuildSettings:
@@ -491,13 +505,13 @@ class PostgresStore(PostgresCommunity):
         async def upsert(db: asyncpg.Connection) -> None:
             await db.execute(
                 "INSERT INTO guild_settings (guild_id, public_channels, cooldown_seconds, mod_log_channel,"
-                " find_sources_public, updated_at, updated_by) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+                " find_sources_public, updated_at, updated_by, updated_by_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)"
                 " ON CONFLICT (guild_id) DO UPDATE SET public_channels = EXCLUDED.public_channels,"
                 " cooldown_seconds = EXCLUDED.cooldown_seconds, mod_log_channel = EXCLUDED.mod_log_channel,"
                 " find_sources_public = EXCLUDED.find_sources_public, updated_at = EXCLUDED.updated_at,"
-                " updated_by = EXCLUDED.updated_by",
+                " updated_by = EXCLUDED.updated_by, updated_by_id = EXCLUDED.updated_by_id",
                 guild_id, values["public_channels"], values["cooldown_seconds"], values["mod_log_channel"],
-                values["find_sources_public"], now(), storable(user_name) or text_id(user_id))
+                values["find_sources_public"], now(), text_id(user_id))
 
         await self._write(upsert)
         return checked
@@ -530,6 +544,16 @@ class PostgresStore(PostgresCommunity):
         pseudonym = R.pseudonym()
 
         async def forget(db: asyncpg.Connection) -> Forgotten:
+            # First, the bot's posts that show what is about to go, for the bot to edit.
+            f = _Params(member)
+            where = _scoped(scope, f)
+            theirs = f"SELECT id FROM answers WHERE (answers.user_id = $1 OR answers.message_author_id = $1) AND {where}"
+            reports = ("SELECT feedback.id FROM feedback JOIN answers ON answers.id = feedback.answer_id"
+                       f" WHERE feedback.user_id = $1 AND feedback.kind = 'report' AND {where}")
+            their_answers = {row[0] for row in await db.fetch(theirs, *f.values)}
+            their_reports = {row[0] for row in await db.fetch(reports, *f.values)}
+            posts = await db.fetch(f"SELECT {', '.join(POST_COLUMNS)} FROM posts WHERE answer_id IN ({theirs})"
+                                   f" OR report_id IN ({reports})", *f.values)
             p = _Params(member, pseudonym)
             where = _scoped(scope, p)
             asked = await db.execute(
@@ -537,9 +561,10 @@ class PostgresStore(PostgresCommunity):
                 f" WHERE answers.user_id = $1 AND {where}", *p.values)
             q = _Params(member)
             where = _scoped(scope, q)
-            theirs = await db.execute(
-                "UPDATE answers SET question = '', question_key = NULL, reason = NULL, message_author_id = NULL"
-                f" WHERE answers.message_author_id = $1 AND {where}", *q.values)
+            # Their message's id with its channel and server is a link to it: it goes with its author.
+            of_theirs = await db.execute(
+                "UPDATE answers SET question = '', question_key = NULL, reason = NULL, message_author_id = NULL,"
+                f" message_id = NULL WHERE answers.message_author_id = $1 AND {where}", *q.values)
             in_scope = f"answer_id IN (SELECT id FROM answers WHERE {where})"
             feedback = await db.execute(f"DELETE FROM feedback WHERE user_id = $1 AND {in_scope}", *q.values)
             await db.execute(f"DELETE FROM superseded_votes WHERE user_id = $1 AND {in_scope}", *q.values)
@@ -553,10 +578,16 @@ class PostgresStore(PostgresCommunity):
             decided = await db.execute(  # their decisions on reports in the mod-log channel
                 f"UPDATE report_actions SET user_id = NULL, user_name = $2 WHERE user_id = $1 AND {mod_where}",
                 *m.values)
-            return Forgotten(_count(asked) + _count(theirs), _count(feedback),
-                             _count(moderation) + _count(hides) + _count(decided))
+            settings = await db.execute(  # the server settings they saved last
+                "UPDATE guild_settings SET updated_by = $2, updated_by_id = NULL WHERE updated_by_id = $1"
+                f" AND {mod_where}", *m.values)
+            return Forgotten(_count(asked) + _count(of_theirs), _count(feedback),
+                             _count(moderation) + _count(hides) + _count(decided) + _count(settings),
+                             to_edit(posts, their_answers, their_reports))
 
-        return await self._write(forget)
+        forgotten = await self._write(forget)
+        await self._erase_traces()
+        return forgotten
 
     async def delete_older_than(self, days: float) -> Forgotten:
         cutoff = since(R.retention_hours(days))
@@ -571,7 +602,35 @@ class PostgresStore(PostgresCommunity):
             await db.execute("DELETE FROM superseded_votes WHERE created_at < $1", cutoff)
             return Forgotten(_count(asked), _count(feedback), 0)
 
-        return await self._write(expire)
+        expired = await self._write(expire)
+        if expired.questions or expired.feedback:
+            await self._erase_traces()
+        return expired
+
+    async def _erase_traces(self) -> None:
+        """After a forget: an UPDATE or DELETE leaves the old row version in the table's pages until
+        a vacuum reclaims it (autovacuum waits for many changes), so the touched tables are vacuumed
+        now. VACUUM cannot run inside a transaction: it has a connection of its own. FULL rewrites each
+        table into new files and drops the old ones: a plain VACUUM marks the space free but leaves the
+        bytes in the page. What PostgreSQL's own WAL holds is recycled at its checkpoints (README)."""
+        try:
+            async with self._connected().acquire() as db:
+                await db.execute(f"VACUUM (FULL) {', '.join(TOUCHED_BY_FORGET)}")
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+            log.warning("audit store %s: the forgotten rows are gone from the tables, but VACUUM failed (%s); "
+                        "their old versions stay in the files until the next vacuum", self.path, _reason(exc))
+
+    async def record_post(self, post: Post) -> None:
+        """Remember a message the bot posted about an answer (bot/store/posts.py)."""
+
+        async def insert(db: asyncpg.Connection) -> None:
+            await db.execute(
+                "INSERT INTO posts (message_id, kind, guild_id, channel_id, answer_id, report_id, created_at)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (message_id) DO NOTHING",
+                post.message_id, post.kind, post.guild_id, post.channel_id, R.audit_key(post.answer_id),
+                post.report_id, now())
+
+        await self._write(insert)
 
     # -- plumbing --------------------------------------------------------------------------
 

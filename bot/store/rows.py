@@ -2,16 +2,19 @@
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from bot.store.errors import BadSpan, NeedsGuildScope, UnknownAuditId
+from bot.store.errors import BadGuildSetting, BadSpan, NeedsGuildScope, UnknownAuditId
 from bot.store.values import (MAX_ID, MODERATION_ACTIONS, SOURCES, VOTE_KINDS, AuditEntry, AuditQuote, Feedback,
                               GuildHide, GuildSettings, MemberData, MemberFeedback, Moderation, fold, now,
                               sha256_text, storable, text_id)
 
 Row = Mapping[str, Any]
+
+log = logging.getLogger(__name__)
 
 ANSWER_COLUMNS = ("id", "created_at", "guild_id", "channel_id", "user_id", "user_name", "question", "mode",
                   "abstained", "corpus_version", "model", "latency_ms", "status", "reason", "source", "message_id",
@@ -132,13 +135,33 @@ def status_filter(status: str | None) -> str | None:
     return Status.from_str(status).value
 
 
-def guild_settings(row: Row) -> GuildSettings:
-    return GuildSettings(
-        public_channels=frozenset(json.loads(row["public_channels"])),
-        cooldown_seconds=row["cooldown_seconds"],
-        mod_log_channel=row["mod_log_channel"],
-        find_sources_public=bool(row["find_sources_public"]),
-    )
+def guild_settings(row: Row, guild_id: str) -> GuildSettings:
+    """The row's settings, checked as a save checks them; a row no save could have written (edited
+    by hand, a broken script) is the defaults, logged once, until a manager saves new ones."""
+    try:
+        channels = json.loads(row["public_channels"])
+        if not isinstance(channels, list):
+            raise BadGuildSetting("public_channels", row["public_channels"], "a JSON list of channel ids")
+        return GuildSettings(
+            public_channels=frozenset(channels),
+            cooldown_seconds=row["cooldown_seconds"],
+            mod_log_channel=row["mod_log_channel"],
+            find_sources_public=bool(row["find_sources_public"]),
+        ).checked()
+    except (ValueError, TypeError) as exc:  # BadGuildSetting and json's JSONDecodeError are ValueErrors
+        _bad_row_once(guild_id, tuple(row), exc)
+        return GuildSettings()
+
+
+_logged_bad_rows: set[tuple] = set()
+
+
+def _bad_row_once(guild_id: str, row: tuple, error: Exception) -> None:
+    if (guild_id, row) in _logged_bad_rows:
+        return
+    _logged_bad_rows.add((guild_id, row))
+    log.error("the settings stored for guild %s are not valid (%s); it gets the defaults until a member with "
+              "Manage Server saves new ones with /settings", guild_id, error)
 
 
 def settings_values(settings: GuildSettings) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from bot.audit_store import Asker, Scope
 from bot.store import rows as R
 from bot.store.sqlite_community import MIGRATION as SQLITE_COMMUNITY_MIGRATION, SQLiteCommunity
 from bot.store.backlog import Backlog, BacklogPolicy
+from bot.store.posts import POST_COLUMNS, SQLITE_MIGRATION as POSTS_MIGRATION, Post, to_edit
 from bot.store.errors import (AuditSchemaTooNew, AuditUnavailable, AuditWriteFailed, ReportLimitReached,
                               SpanAlreadyHidden, SpanNotHidden, UnknownAuditId)
 from bot.store.values import (MOST_ASKED, REPORT_WINDOW_HOURS, REPORTS_PER_MEMBER_PER_DAY, AuditEntry, AuditStats,
@@ -167,6 +168,7 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX feedback_by_time ON feedback(created_at);
     """,
     SQLITE_COMMUNITY_MIGRATION,
+    POSTS_MIGRATION,
 )
 
 _ANSWER_COLUMNS = ", ".join(f"answers.{name}" for name in R.ANSWER_COLUMNS)
@@ -237,6 +239,22 @@ class SQLiteStore(SQLiteCommunity):
             await self._backlog.close()
             db, self._db = self._db, None
             await db.close()
+
+    async def check_writable(self) -> None:
+        """AuditUnavailable naming the file when a write cannot be committed to it (a read-only file,
+        or a folder where SQLite cannot keep its -wal file): a store that can be read but not written
+        would lose every answer's record."""
+
+        async def rewrite_version(db: aiosqlite.Connection) -> None:
+            ((version,),) = await db.execute_fetchall("PRAGMA user_version")
+            await db.execute(f"PRAGMA user_version = {int(version)}")
+
+        try:
+            await self._write(rewrite_version)
+        except AuditWriteFailed as exc:
+            raise AuditUnavailable(self.path, "storybot cannot write to it (" + _reason(exc.error, self.path)
+                                   + "); make the file and its folder writable, or point STORYBOT_DB at one "
+                                   "that is") from None
 
     async def __aenter__(self) -> "SQLiteStore":
         return self
@@ -495,7 +513,7 @@ class SQLiteStore(SQLiteCommunity):
             rows = await db.execute_fetchall(
                 "SELECT public_channels, cooldown_seconds, mod_log_channel, find_sources_public FROM guild_settings"
                 " WHERE guild_id = ?", (text_id(guild_id),))
-        return R.guild_settings(rows[0]) if rows else GuildSettings()
+        return R.guild_settings(rows[0], text_id(guild_id)) if rows else GuildSettings()
 
     async def save_guild_settings(self, scope: Scope, settings: GuildSettings, *, user_id: int | str | None = None,
                                   user_name: str | None = None) -> GuildSettings:
@@ -507,13 +525,13 @@ class SQLiteStore(SQLiteCommunity):
         async def upsert(db: aiosqlite.Connection) -> None:
             await db.execute(
                 "INSERT INTO guild_settings (guild_id, public_channels, cooldown_seconds, mod_log_channel,"
-                " find_sources_public, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                " find_sources_public, updated_at, updated_by, updated_by_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (guild_id) DO UPDATE SET public_channels = excluded.public_channels,"
                 " cooldown_seconds = excluded.cooldown_seconds, mod_log_channel = excluded.mod_log_channel,"
                 " find_sources_public = excluded.find_sources_public, updated_at = excluded.updated_at,"
-                " updated_by = excluded.updated_by",
+                " updated_by = excluded.updated_by, updated_by_id = excluded.updated_by_id",
                 (guild_id, values["public_channels"], values["cooldown_seconds"], values["mod_log_channel"],
-                 int(values["find_sources_public"]), now(), storable(user_name) or text_id(user_id)))
+                 int(values["find_sources_public"]), now(), text_id(user_id), text_id(user_id)))
 
         await self._write(upsert)
         return checked
@@ -551,12 +569,22 @@ class SQLiteStore(SQLiteCommunity):
         mod_where, mod_params = _moderation_scoped(scope)
 
         async def forget(db: aiosqlite.Connection) -> Forgotten:
+            # First, the bot's posts that show what is about to go, for the bot to edit.
+            theirs = f"SELECT id FROM answers WHERE (answers.user_id = ? OR answers.message_author_id = ?) AND {where}"
+            reports = ("SELECT feedback.id FROM feedback JOIN answers ON answers.id = feedback.answer_id"
+                       f" WHERE feedback.user_id = ? AND feedback.kind = 'report' AND {where}")
+            their_answers = {row[0] for row in await db.execute_fetchall(theirs, (member, member, *params))}
+            their_reports = {row[0] for row in await db.execute_fetchall(reports, (member, *params))}
+            posts = await db.execute_fetchall(
+                f"SELECT {', '.join(POST_COLUMNS)} FROM posts WHERE answer_id IN ({theirs}) OR report_id IN ({reports})",
+                (member, member, *params, member, *params))
             asked = await db.execute(
                 "UPDATE answers SET question = '', question_key = NULL, reason = NULL, user_id = NULL, user_name = ?"
                 f" WHERE answers.user_id = ? AND {where}", (pseudonym, member, *params))
-            theirs = await db.execute(
-                "UPDATE answers SET question = '', question_key = NULL, reason = NULL, message_author_id = NULL"
-                f" WHERE answers.message_author_id = ? AND {where}", (member, *params))
+            # Their message's id with its channel and server is a link to it: it goes with its author.
+            of_theirs = await db.execute(
+                "UPDATE answers SET question = '', question_key = NULL, reason = NULL, message_author_id = NULL,"
+                f" message_id = NULL WHERE answers.message_author_id = ? AND {where}", (member, *params))
             in_scope = f"answer_id IN (SELECT id FROM answers WHERE {where})"
             feedback = await db.execute(f"DELETE FROM feedback WHERE user_id = ? AND {in_scope}", (member, *params))
             await db.execute(f"DELETE FROM superseded_votes WHERE user_id = ? AND {in_scope}", (member, *params))
@@ -569,10 +597,16 @@ class SQLiteStore(SQLiteCommunity):
             decided = await db.execute(  # their decisions on reports in the mod-log channel
                 f"UPDATE report_actions SET user_id = NULL, user_name = ? WHERE user_id = ? AND {mod_where}",
                 (pseudonym, member, *mod_params))
-            return Forgotten(asked.rowcount + theirs.rowcount, feedback.rowcount,
-                             moderation.rowcount + hides.rowcount + decided.rowcount)
+            settings = await db.execute(  # the server settings they saved last
+                f"UPDATE guild_settings SET updated_by = ?, updated_by_id = NULL WHERE updated_by_id = ? AND {mod_where}",
+                (pseudonym, member, *mod_params))
+            return Forgotten(asked.rowcount + of_theirs.rowcount, feedback.rowcount,
+                             moderation.rowcount + hides.rowcount + decided.rowcount + settings.rowcount,
+                             to_edit(posts, their_answers, their_reports))
 
-        return await self._write(forget)
+        forgotten = await self._write(forget)
+        await self._erase_traces()
+        return forgotten
 
     async def delete_older_than(self, days: float) -> Forgotten:
         """Retention (STORYBOT_RETENTION_DAYS): every member's questions and feedback older than `days`
@@ -589,7 +623,39 @@ class SQLiteStore(SQLiteCommunity):
             await db.execute("DELETE FROM superseded_votes WHERE created_at < ?", (cutoff,))
             return Forgotten(asked.rowcount, feedback.rowcount, 0)
 
-        return await self._write(expire)
+        expired = await self._write(expire)
+        if expired.questions or expired.feedback:
+            await self._erase_traces()
+        return expired
+
+    async def _erase_traces(self) -> None:
+        """After a forget: the old rows' bytes are gone from the files, not only from the tables.
+        secure_delete (set at open) zeroes what a change frees in the pages it touches; the
+        checkpoint copies those pages into the main file and empties the -wal, which still held
+        every earlier version of them. With another reader in the file (another process) the
+        checkpoint cannot finish: logged, and the next forget, or SQLite's own checkpoints, finish it."""
+        async with self._lock:
+            db = self._connection()
+            try:
+                ((busy, _, _),) = await db.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.Error as exc:
+                busy, reason = 1, str(exc)
+            else:
+                reason = "another connection is reading the file"
+            if busy:
+                log.warning("audit log %s: the forgotten rows are gone from the tables, but the -wal file could "
+                            "not be emptied yet (%s)", self.path, reason)
+
+    async def record_post(self, post: Post) -> None:
+        """Remember a message the bot posted about an answer (bot/store/posts.py)."""
+
+        async def insert(db: aiosqlite.Connection) -> None:
+            await db.execute(
+                "INSERT OR IGNORE INTO posts (message_id, kind, guild_id, channel_id, answer_id, report_id, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)", (post.message_id, post.kind, post.guild_id, post.channel_id,
+                                                  R.audit_key(post.answer_id), post.report_id, now()))
+
+        await self._write(insert)
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -708,6 +774,9 @@ async def _prepare(db: aiosqlite.Connection, path: Path, busy_timeout: float) ->
     # crash can drop the last few commits, and even then the file stays consistent (the WAL is checksummed).
     await db.execute("PRAGMA synchronous = NORMAL")
     await db.execute("PRAGMA foreign_keys = ON")
+    # What a change frees (a forgotten question, a deleted report) is overwritten with zeros, not
+    # left readable in the file's free space (bot/store/sqlite.py's _erase_traces).
+    await db.execute("PRAGMA secure_delete = ON")
     await db.create_function("audit_fold", 1, fold, deterministic=True)
     if found < len(MIGRATIONS):
         await _migrate(db)

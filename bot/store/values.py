@@ -182,6 +182,8 @@ class Forgotten:
     questions: int  # answers whose question (and asker, or message author) were removed
     feedback: int  # votes and reports deleted
     moderation: int  # moderation records and hides whose moderator was pseudonymised
+    # The bot's posts that show what was removed (bot/store/posts.py's PostToEdit), for the bot to edit.
+    posts: tuple = ()
 
 
 @dataclass(frozen=True)
