@@ -149,9 +149,10 @@ class Asking:
         """A public answer shows its question in its title: kept, so /forget-me can edit it."""
         try:
             await self.store.record_post(post)
-        except AuditError as exc:
+        except Exception as exc:  # noqa: BLE001 - the answer is out; only the later edit is at stake
             log.warning("answer %s: the id of its public message %s was not kept (%s); /forget-me will not be "
-                        "able to edit its title", post.answer_id, post.message_id, exc)
+                        "able to edit its title", post.answer_id, post.message_id, exc,
+                        exc_info=not isinstance(exc, AuditError))
 
     async def _record(self, interaction: discord.Interaction, result: Answer, asker: Asker) -> int | None:
         """The audit id, or None when the store cannot take it: the member still gets the answer."""

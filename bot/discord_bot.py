@@ -24,7 +24,7 @@ from bot.discord_members import expire_periodically
 from bot.discord_replies import ERROR_MESSAGE, SHUTTING_DOWN
 from bot.live import Reloader
 from bot.service import AnswerService
-from bot.store import open_store
+from bot.store import AuditUnavailable, open_store
 from bot.settings import Settings
 
 __all__ = ["ERROR_MESSAGE", "SHUTTING_DOWN", "BotStartFailed", "StoryBot", "run_bot", "serve", "sync_commands", "use_endpoints"]
@@ -62,10 +62,16 @@ async def _cancelled(task: asyncio.Task) -> None:
 async def _open_bot(stack: contextlib.AsyncExitStack, settings: Settings, **options) -> StoryBot:
     """The store, the answer service and the client, each closed by `stack` in the reverse
     order (the client first, the store last)."""
-    store: AuditStore = await open_store(settings.db)
+    try:
+        store: AuditStore = await open_store(settings.db)
+    except AuditUnavailable as exc:
+        raise BotStartFailed(f"STORYBOT_DB: {exc}") from None
     stack.push_async_callback(store.close)
-    # A store that opens but refuses writes would lose every answer's record: refuse to start.
-    await store.check_writable()
+    try:
+        # A store that opens but refuses writes would lose every answer's record: refuse to start.
+        await store.check_writable()
+    except AuditUnavailable as exc:
+        raise BotStartFailed(f"STORYBOT_DB: {exc}") from None
     # BM25 is ready in a fraction of a second; the model takes seconds to load. Answer
     # from BM25 at once (answers say mode "bm25") and switch to hybrid when it is ready.
     service = AnswerService(await asyncio.to_thread(engine.build, settings, None))

@@ -139,7 +139,10 @@ def guild_settings(row: Row, guild_id: str) -> GuildSettings:
     """The row's settings, checked as a save checks them; a row no save could have written (edited
     by hand, a broken script) is the defaults, logged once, until a manager saves new ones."""
     try:
-        channels = json.loads(row["public_channels"])
+        try:
+            channels = json.loads(row["public_channels"])
+        except (ValueError, TypeError):
+            channels = None
         if not isinstance(channels, list):
             raise BadGuildSetting("public_channels", row["public_channels"], "a JSON list of channel ids")
         return GuildSettings(
