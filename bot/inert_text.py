@@ -42,14 +42,17 @@ def for_csv_cell(value: object) -> object:
     return value
 
 
-# Every ASCII character Discord's markdown gives a meaning to: emphasis, strike, spoilers, code,
-# quotes, headers and lists at a line's start, masked links `[text](url)`, `<...>` (autolinks,
-# mentions, channels, timestamps, emoji), the backslash itself, and the colon of `https://`:
-# Discord links any `https://...` it sees, and `discord.utils.escape_markdown` leaves whatever
-# looks like a URL alone (brackets and backticks included), so nothing is trusted to be a URL.
-_DISCORD_MARKUP = re.compile(r"([\\*_~`|>#+\-\[\]()<:])")
-# A list item ("1. ") can only start a line; member text never does, but a template might put it there.
-_ORDERED_LIST = re.compile(r"^(\d+)\.")
+# Every ASCII character Discord's markdown gives a meaning to anywhere in a line: emphasis,
+# strike, spoilers, code, masked links `[text](url)`, `<...>` (autolinks, mentions, channels,
+# timestamps, emoji), quotes, the backslash itself.
+_DISCORD_MARKUP = re.compile(r"([\\*_~`|\[\]()<>])")
+# Discord links any `scheme://...` it sees, and `discord.utils.escape_markdown` leaves whatever
+# looks like a URL alone (brackets and backticks included): nothing is trusted to be a URL, every
+# `://` loses its power (`https\://` renders as `https://`, and is no link).
+_SCHEME = re.compile(r":(?=//)")
+# Headers, lists and subtext (`#`, `-`, `+`, `-#`, `1.`) only start a line: member text is one
+# line, but a template might put it at the start of one.
+_LINE_START = re.compile(r"^([#+\-]|\d+(?=\.))")
 # @everyone, @here and <@id> stay readable but cannot ping (allowed_mentions forbids pings too).
 _MENTION = re.compile(r"@(everyone|here|[!&]?[0-9]{17,20})")
 ZERO_WIDTH_SPACE = "\u200b"
@@ -69,7 +72,8 @@ def for_discord(text: str | None, *, markdown: bool = True) -> str:
     shown = _MENTION.sub(lambda m: "@" + ZERO_WIDTH_SPACE + m.group(1), shown)
     if not markdown:
         return shown
-    return _ORDERED_LIST.sub(r"\1\\.", _DISCORD_MARKUP.sub(r"\\\1", shown))
+    shown = _SCHEME.sub(r"\\:", _DISCORD_MARKUP.sub(r"\\\1", shown))
+    return _LINE_START.sub(lambda m: m.group(1) + "\\" if m.group(1)[0].isdigit() else "\\" + m.group(1), shown, count=1)
 
 
 def cut(rendered: str, limit: int, ellipsis: str = "\u2026") -> str:

@@ -50,7 +50,7 @@ async def test_open_creates_the_folder_and_a_wal_database_at_the_latest_version(
 
     assert path.is_file()
     assert pragma(path, "journal_mode") == "wal"
-    assert pragma(path, "user_version") == len(audit.MIGRATIONS) == 5
+    assert pragma(path, "user_version") == len(audit.MIGRATIONS) == 6  # 6: posts (bot/store/posts.py)
     with sqlite3.connect(path) as db:
         tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"answers", "quotes", "feedback", "moderation", "guild_hidden"} <= tables
