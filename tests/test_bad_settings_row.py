@@ -8,6 +8,7 @@ import sqlite3
 
 import pytest
 
+from bot import discord_settings
 from bot.store import rows
 from bot_world import ADMIN, GUILD_A, bot_world
 from store_backends import postgres_server, postgres_url, store_location  # noqa: F401 - the fixtures
@@ -36,18 +37,17 @@ async def corrupt(location: str, column: str, value: str) -> None:
 async def test_a_bad_settings_row_gets_the_defaults_logged_once_until_a_manager_saves(bm25_index, tmp_path, caplog,
                                                                                      monkeypatch, store_location,
                                                                                      column, value):
-    monkeypatch.setattr(rows, "_logged_bad_rows", set())  # "once" is once per process: a fresh one
     if column == "cooldown_seconds" and store_location.startswith("postgresql://"):
         pytest.skip("PostgreSQL's DOUBLE PRECISION column cannot hold text")
+    monkeypatch.setattr(rows, "_logged_bad_rows", set())  # "once" is once per process: a fresh one
+    monkeypatch.setattr(discord_settings, "CACHE_SECONDS", 0.0)  # every question reads the row again
     async with bot_world(bm25_index, tmp_path, store_location) as world:
         await world.set_modlog()
         await corrupt(store_location, column, value)
-        world.bot.servers._cache._reads.clear()  # as after the cache expires, or a restart
         with caplog.at_level(logging.ERROR, logger="bot.store.rows"):
             for user in (31, 32):
                 body, shown = await world.ask("who is julie verhaar", user_id=user)
                 assert body.get("embeds"), body  # answered, with the defaults: public everywhere
-                world.bot.servers._cache._reads.clear()
             shown_settings = await world.command("settings show", permissions=ADMIN)
         assert "every channel" in shown_settings and "none" in shown_settings  # the defaults
         bad = [r for r in caplog.records if str(GUILD_A) in r.getMessage() and "not valid" in r.getMessage()]
@@ -55,5 +55,4 @@ async def test_a_bad_settings_row_gets_the_defaults_logged_once_until_a_manager_
 
         saved = await world.command("settings cooldown", {"seconds": 5.0}, permissions=ADMIN)
         assert "Cooldown changed" in saved
-        world.bot.servers._cache._reads.clear()
         assert "5 s" in await world.command("settings show", permissions=ADMIN)  # the row is good again

@@ -65,9 +65,8 @@ async def test_forget_me_leaves_nothing_of_the_member_in_the_files_posts_setting
         assert before and set(TRACES) <= {t for hits in before.values() for t in hits}  # the probe can see them
 
         done = await world.forget_me(**me)
-        assert "2 question(s)" in done and "edited" in done
-
         assert traces_in(await store_files(store_location, server)) == {}
+        assert "2 question(s)" in done and "edited" in done
         exported = json.dumps(await world.store.export(Scope.operator()))
         assert claim["id"] not in exported and QUESTION not in exported and NAME not in exported
         report = json.dumps(post["embeds"])  # the fake keeps the message as last edited

@@ -10,6 +10,7 @@ import sqlite3
 
 import pytest
 
+from bot import discord_settings
 from bot.audit_store import Scope
 from bot.discord_replies import LOG_UNAVAILABLE
 from bot_world import GUILD_A, MODERATOR, bot_world
@@ -54,7 +55,7 @@ def store_and_outage(request, tmp_path):
 
 @pytest.mark.asyncio
 async def test_answers_go_on_through_an_outage_and_are_recorded_when_the_store_returns(bm25_index, tmp_path,
-                                                                                        store_and_outage):
+                                                                                        monkeypatch, store_and_outage):
     location, outage = store_and_outage
     async with bot_world(bm25_index, tmp_path, location) as world:
         await world.set_modlog(user_id=11)  # a settings row, read again after the cache expires
@@ -67,7 +68,7 @@ async def test_answers_go_on_through_an_outage_and_are_recorded_when_the_store_r
         body, _ = await world.ask(QUESTION, user_id=22)
         assert hidden[:60] not in body["embeds"][0]["description"]  # the hide holds while the store is up
 
-        world.bot.servers._cache._reads = {k: (t - 3600, v) for k, (t, v) in world.bot.servers._cache._reads.items()}
+        monkeypatch.setattr(discord_settings, "CACHE_SECONDS", 0.0)  # the settings are read again, and fail
         async with outage():
             body, shown = await world.ask(QUESTION, user_id=23)
             assert body.get("embeds"), body  # answered, not "Sorry, something went wrong"
