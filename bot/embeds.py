@@ -9,10 +9,11 @@ import urllib.parse
 
 import discord
 
-from bot.inert_text import cut, for_discord
 from retrieval.answer import Answer, Quote, Status
 from retrieval.timeline import timeline
 from retrieval.articles import Article, Corpus
+
+from bot.inert_text import cut, for_discord
 
 DESCRIPTION_LIMIT = 4096
 FIELD_LIMIT = 1024

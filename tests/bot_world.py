@@ -19,7 +19,7 @@ from bot.service import AnswerService
 from bot.settings import from_env
 from bot.store import open_store
 from conftest import CORPUS
-from fake_discord import BASIC_PERMISSIONS, EPHEMERAL, GUILD_ID, MANAGE_MESSAGES, FakeDiscord, text_input_ids
+from fake_discord import BASIC_PERMISSIONS, GUILD_ID, MANAGE_MESSAGES, FakeDiscord, text_input_ids
 
 GUILD_A, GUILD_B = GUILD_ID, 2100000000000000021
 MANAGE_GUILD = 1 << 5
