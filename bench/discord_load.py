@@ -16,6 +16,7 @@ import contextlib
 import random
 import sys
 import time
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Iterator
 
@@ -113,7 +114,7 @@ def _probing(engine: Engine, probe: Probe) -> Iterator[None]:
     # answer() runs the question through encode_spans (one pass for vectors and word pieces).
     tokens = timed(encoder.encode_tokens) if encoder.encode_tokens else None
     spans = timed(encoder.encode_spans) if encoder.encode_spans else None
-    dense.encoder = Encoder(encoder.name, timed(encoder.encode), tokens, spans)
+    dense.encoder = dataclasses.replace(encoder, encode=timed(encoder.encode), encode_tokens=tokens, encode_spans=spans)
     try:
         yield
     finally:

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import shutil
 from pathlib import Path
 
 import pytest
 
+from retrieval.answer import answer
 from retrieval.articles import Article, Corpus, format_article, load_corpus
 from retrieval.curation import sidebar_texts
 from retrieval.embeddings import EmbeddingCache, dictionary_words, load_encoder
@@ -26,7 +28,9 @@ def corpus() -> Corpus:
 
 @pytest.fixture(scope="session")
 def encoder():
-    return load_encoder()
+    # The ONNX file exported from the packaged weights, kept where `storybot` keeps it (the
+    # corpus's cache, named by the weights' hash): exported once per clone, not per session.
+    return load_encoder(cache=CORPUS / ".cache")
 
 
 @pytest.fixture(scope="session")
@@ -40,6 +44,13 @@ def hybrid_index(corpus, encoder, tmp_path_factory):
         thesaurus=load_thesaurus(CORPUS),
         precedents=load_precedents(),
     )
+
+
+@pytest.fixture(scope="session")
+def hybrid_answers(hybrid_index):
+    """answer() on the story's index, each question answered once a session: the verbatim check
+    over every set, the quality floors and others read the same questions."""
+    return functools.lru_cache(maxsize=None)(lambda question: answer(hybrid_index, question))
 
 
 @pytest.fixture(scope="session")
