@@ -1,6 +1,7 @@
 """Everything a question is answered from, built once per corpus version."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from retrieval.chunking import Passage, SentenceStore, chunk_corpus
 from retrieval.dense import DenseRetriever
 from retrieval.embedding_cache import EmbeddingCache
 from retrieval.encoder import Encoder
-from retrieval.memory_cache import cached_memory, memory_key
+from retrieval.memory_cache import cached_forms, cached_memory, memory_key
 from retrieval.names import acronyms
 from retrieval.precedents import Memory, Precedent, build_memory
 from retrieval.question_text import normalise_question
@@ -158,6 +159,9 @@ def build_index(
     thesaurus = thesaurus.with_groups(
         (name, acronym) for acronym, name in corpus_acronyms(corpus).items() if len(acronym) >= 3 and acronym not in bm25.vocabulary
     )
+    if cache is not None:
+        thesaurus = dataclasses.replace(thesaurus, forms=cached_forms(
+            cache.folder / "thesaurus-forms" if cache.folder is not None else None, thesaurus.groups))
     memory = None
     if encoder is not None and precedents:
         key = memory_key([encoder.cache_key, json.dumps([p.to_json() for p in precedents]),

@@ -1,4 +1,5 @@
-"""The precedents' memory kept on disk, so a start reads it instead of building it.
+"""The precedents' memory and the thesaurus's verb forms kept on disk, so a start reads them
+instead of working them out.
 
 Building it reads 1,910 questions into the articles' words (the thesaurus, lemminflect) and
 looks for every gold phrase in the passages: about 1.7 s of a one-question `storybot ask`
@@ -124,3 +125,34 @@ def cached_memory(folder: Path | None, key: str, build: Callable[[], Memory | No
     except OSError:
         pass  # an unwritable cache costs a build at the next start, not an answer
     return memory
+
+
+def cached_forms(folder: Path | None, groups: tuple[tuple[str, ...], ...]) -> dict[tuple[str, str], str]:
+    """The thesaurus's verb forms (retrieval/thesaurus.py, verb_forms) stored under a key of its
+    groups and lemminflect's version in `folder`, else worked out (and stored for the next start)."""
+    from importlib.metadata import version
+
+    from retrieval.thesaurus import verb_forms
+
+    if folder is None or not groups:
+        return {}
+    path = folder / f"{memory_key([json.dumps(groups), version('lemminflect')])}.json"
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+        return {(article, asked): form for article, asked, form in rows}
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError, TypeError) as exc:
+        log.warning("thesaurus forms cache %s cannot be used (%s); it is rebuilt", path, exc)
+    forms = verb_forms(groups)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime)[:-KEPT + 1]:
+            old.unlink(missing_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump([[a, b, f] for (a, b), f in forms.items()], handle)
+        os.replace(tmp, path)
+    except OSError:
+        pass
+    return forms

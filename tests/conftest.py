@@ -34,11 +34,13 @@ def encoder():
 
 
 @pytest.fixture(scope="session")
-def hybrid_index(corpus, encoder, tmp_path_factory):
+def hybrid_index(corpus, encoder):
     return build_index(
         corpus,
         encoder=encoder,
-        cache=EmbeddingCache(tmp_path_factory.mktemp("emb")),
+        # The cache `storybot index` fills: a session after the first embeds nothing, reads the
+        # precedents' memory, and its vectors are the ones `storybot ask` answers from.
+        cache=EmbeddingCache(CORPUS / ".cache" / "embeddings"),
         off_topic=sidebar_texts(corpus, CORPUS),
         dictionary=dictionary_words(),
         thesaurus=load_thesaurus(CORPUS),
