@@ -69,11 +69,14 @@ def load_encoder(name: str | None = PACKAGED_MODEL, *, cache: Path | str | None 
     from retrieval import model_files
 
     model_dir = Path(path)
+    if not model_dir.is_dir():
+        # Not a folder on disk: a hub name, which nothing may download at run time.
+        raise ModelUnavailable(f"could not load model {full_name!r}: no model folder {path}")
     try:
-        weights = model_files.weights_hash(model_dir, folder) if model_dir.is_dir() else ""
+        weights = model_files.weights_hash(model_dir, folder)
     except (OSError, model_files.NoWeights) as exc:
         raise ModelUnavailable(f"could not load model {full_name!r}: {exc}") from exc
-    if runtime == "onnx" and weights:
+    if runtime == "onnx":
         from retrieval import onnx_encoder, onnx_export
 
         try:

@@ -71,6 +71,12 @@ def bm25_index(corpus):
 def workdir(tmp_path, monkeypatch):
     """A copy of the corpus in a temp working directory, nothing else."""
     shutil.copytree(CORPUS, tmp_path / "corpus", ignore=shutil.ignore_patterns(".cache"))
+    # The ONNX file exported from the packaged weights (named by their hash) is shared with the
+    # repository's cache, so a test with the real model does not export it again; its vectors
+    # and every other cache are the copy's own.
+    (CORPUS / ".cache" / "onnx").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "corpus" / ".cache").mkdir()
+    (tmp_path / "corpus" / ".cache" / "onnx").symlink_to(CORPUS / ".cache" / "onnx", target_is_directory=True)
     monkeypatch.chdir(tmp_path)
     for name in ("STORYBOT_CORPUS", "STORYBOT_CACHE", "STORYBOT_DB", "DISCORD_TOKEN", "STORYBOT_MODEL"):
         monkeypatch.delenv(name, raising=False)
