@@ -112,6 +112,9 @@ def _mode(final) -> str:
 async def _bot_start(cache: Path, timeout: float = 120.0) -> BotStart:
     from bench.discord_load import GUILD_ID, FakeDiscord
 
+    # Commands are registered only when they changed since the hash kept in the cache: without
+    # the record each start syncs, so "commands synced" marks every start alike.
+    (cache / "command-sync.json").unlink(missing_ok=True)
     async with FakeDiscord() as fake:
         env = _env(cache, DISCORD_TOKEN=fake.token, DISCORD_GUILD_IDS=str(GUILD_ID), DISCORD_API_BASE_URL=fake.api_base,
                    DISCORD_GATEWAY_URL=fake.gateway_url, STORYBOT_COOLDOWN_SECONDS="0")
