@@ -17,13 +17,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 
-from bench.common import ROOT, Dist, Engine, quiet, say
+from bench.common import Dist, Engine, quiet, say
 
 WARMUP = 10
 SLOW_MS = 100  # a forward pass on one question takes 3-30 ms when nothing is wrong
