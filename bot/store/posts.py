@@ -11,37 +11,6 @@ from dataclasses import dataclass
 POST_KINDS = ("answer", "modlog")
 POST_COLUMNS = ("kind", "guild_id", "channel_id", "message_id", "answer_id", "report_id")
 
-# Schema version 6 of both backends (appended to their MIGRATIONS).
-SQLITE_MIGRATION = """
-    CREATE TABLE posts (
-        message_id TEXT PRIMARY KEY,
-        kind TEXT NOT NULL CHECK (kind IN ('answer', 'modlog')),
-        guild_id TEXT NOT NULL,
-        channel_id TEXT NOT NULL,
-        answer_id INTEGER NOT NULL REFERENCES answers(id) ON DELETE CASCADE,
-        report_id INTEGER,
-        created_at TEXT NOT NULL
-    );
-    CREATE INDEX posts_by_answer ON posts(answer_id);
-    CREATE INDEX posts_by_report ON posts(report_id);
-    -- Who last saved a server's settings, by id only, so /forget-me finds it (it held a name).
-    ALTER TABLE guild_settings ADD COLUMN updated_by_id TEXT;
-"""
-POSTGRES_MIGRATION = """
-    CREATE TABLE posts (
-        message_id TEXT PRIMARY KEY,
-        kind TEXT NOT NULL CHECK (kind IN ('answer', 'modlog')),
-        guild_id TEXT NOT NULL,
-        channel_id TEXT NOT NULL,
-        answer_id BIGINT NOT NULL REFERENCES answers(id) ON DELETE CASCADE,
-        report_id BIGINT,
-        created_at TEXT NOT NULL
-    );
-    CREATE INDEX posts_by_answer ON posts(answer_id);
-    CREATE INDEX posts_by_report ON posts(report_id);
-    ALTER TABLE guild_settings ADD COLUMN updated_by_id TEXT;
-"""
-
 # The tables forgetting changes: after it, each backend makes their old rows unreadable on disk
 # (SQLite: secure_delete and a WAL checkpoint; PostgreSQL: VACUUM of these).
 TOUCHED_BY_FORGET = ("answers", "feedback", "superseded_votes", "moderation", "guild_hidden", "report_actions",
