@@ -47,6 +47,11 @@ class Scope:
         """Answers given in DMs (not the command line's): where a DM answer's buttons record feedback."""
         return cls(None)
 
+    @classmethod
+    def of_place(cls, guild_id: int | str | None) -> "Scope":
+        """Where something was pressed or asked: its server's answers, or with no server the DMs'."""
+        return cls.guild(guild_id) if guild_id else cls.direct_messages()
+
     def sees(self, guild_id: str | None) -> bool:
         return self.everything or guild_id == self.guild_id
 

@@ -15,11 +15,11 @@ import discord
 
 from bot.store import ReportLimitReached, UnknownAuditId
 from bot.audit_store import AuditStore, Scope
+from bot.persistent_buttons import persistent_button
 from bot.discord_replies import defer_private, report_failure, reply
 
 log = logging.getLogger(__name__)
 
-TEMPLATE = r"storybot:(?P<kind>helpful|not_helpful|report):(?P<audit_id>[0-9]+)"
 LABELS = {
     "helpful": ("Helpful", discord.ButtonStyle.success),
     "not_helpful": ("Not helpful", discord.ButtonStyle.secondary),
@@ -29,10 +29,6 @@ LABELS = {
 REPORT_FORM_SECONDS = 600.0
 
 
-def scope_of(interaction: discord.Interaction) -> Scope:
-    """Where a button was pressed: its server's answers, or for a DM answer's buttons the DMs'."""
-    return Scope.guild(interaction.guild_id) if interaction.guild_id else Scope.direct_messages()
-
 
 OnReport = Callable[[discord.Interaction, int, int, "str | None"], Awaitable[None]]
 
@@ -41,7 +37,10 @@ class Feedback:
     def __init__(self, store: AuditStore, on_report: OnReport | None = None) -> None:
         self.store = store
         self.on_report = on_report  # e.g. post it in the server's mod-log channel
-        self.button = _button_class(self)
+        self.button = persistent_button(
+            "storybot:{kind}:{audit_id}", {"kind": "|".join(LABELS), "audit_id": int},
+            look=lambda kind, audit_id: LABELS[kind], press=self.pressed,
+            doing=lambda kind, audit_id: f"{kind} on answer {audit_id}")
 
     def view(self, audit_id: int) -> discord.ui.View:
         view = discord.ui.View(timeout=None)
@@ -49,10 +48,16 @@ class Feedback:
             view.add_item(self.button(kind, audit_id))
         return view
 
+    async def pressed(self, interaction: discord.Interaction, kind: str, audit_id: int) -> None:
+        if kind == "report":
+            await self.open_report(interaction, audit_id)
+        else:
+            await self.vote(interaction, audit_id, kind)
+
     async def vote(self, interaction: discord.Interaction, audit_id: int, kind: str) -> None:
         await defer_private(interaction)
         try:
-            await self.store.record_vote(scope_of(interaction), audit_id, kind=kind, user_id=str(interaction.user.id),
+            await self.store.record_vote(Scope.of_place(interaction.guild_id), audit_id, kind=kind, user_id=str(interaction.user.id),
                                          user_name=str(interaction.user))
         except UnknownAuditId:
             await reply(interaction, "That answer is no longer in the log.")
@@ -65,7 +70,7 @@ class Feedback:
     async def report(self, interaction: discord.Interaction, audit_id: int, reason: str | None) -> None:
         await defer_private(interaction)
         try:
-            report_id = await self.store.record_report(scope_of(interaction), audit_id, user_id=str(interaction.user.id),
+            report_id = await self.store.record_report(Scope.of_place(interaction.guild_id), audit_id, user_id=str(interaction.user.id),
                                                        user_name=str(interaction.user), reason=reason)
         except UnknownAuditId:
             await reply(interaction, "That answer is no longer in the log.")
@@ -80,30 +85,6 @@ class Feedback:
                 await self.on_report(interaction, audit_id, report_id, reason)
             except Exception:  # noqa: BLE001 - the report is recorded; /audit reported still shows it
                 log.exception("report %s on answer %s was recorded but not posted to the moderators", report_id, audit_id)
-
-
-def _button_class(feedback: Feedback) -> type[discord.ui.DynamicItem[discord.ui.Button]]:
-    class FeedbackButton(discord.ui.DynamicItem[discord.ui.Button], template=TEMPLATE):
-        def __init__(self, kind: str, audit_id: int) -> None:
-            label, style = LABELS[kind]
-            super().__init__(discord.ui.Button(label=label, style=style, custom_id=f"storybot:{kind}:{audit_id}"))
-            self.kind = kind
-            self.audit_id = audit_id
-
-        @classmethod
-        async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match) -> "FeedbackButton":
-            return cls(match["kind"], int(match["audit_id"]))
-
-        async def callback(self, interaction: discord.Interaction) -> None:
-            try:
-                if self.kind == "report":
-                    await feedback.open_report(interaction, self.audit_id)
-                else:
-                    await feedback.vote(interaction, self.audit_id, self.kind)
-            except Exception as exc:  # noqa: BLE001 - the member gets a reply, the admin the traceback
-                await report_failure(interaction, f"{self.kind} on answer {self.audit_id}", exc)
-
-    return FeedbackButton
 
 
 class ReportForm(discord.ui.Modal, title="Report this answer"):

@@ -15,17 +15,14 @@ from discord import app_commands
 from bot import embeds
 from bot.audit_store import AuditStore, Scope
 from bot.forgotten_posts import edit_posts
-from bot.discord_replies import defer_private, report_failure, reply
+from bot.persistent_buttons import persistent_button
+from bot.discord_replies import defer_private, reply
 from bot.store.values import MemberData
 
 log = logging.getLogger(__name__)
 
-TEMPLATE = r"storybot:forget:(?P<user_id>[0-9]+)"
 SHOWN_QUESTIONS = 10
 
-
-def scope_of(interaction: discord.Interaction) -> Scope:
-    return Scope.guild(interaction.guild_id) if interaction.guild_id else Scope.direct_messages()
 
 
 def where(interaction: discord.Interaction) -> str:
@@ -63,11 +60,14 @@ class Members:
     def __init__(self, store: AuditStore, retention_days: float | None = None) -> None:
         self.store = store
         self.retention_days = retention_days
-        self.button = _button_class(self)
+        self.button = persistent_button(
+            "storybot:forget:{user_id}", {"user_id": int},
+            look=lambda user_id: ("Forget me", discord.ButtonStyle.danger), press=self.forget,
+            doing=lambda user_id: f"forgetting member {user_id}")
 
     async def mydata(self, interaction: discord.Interaction) -> None:
         await defer_private(interaction)
-        data = await self.store.mydata(scope_of(interaction), str(interaction.user.id))
+        data = await self.store.mydata(Scope.of_place(interaction.guild_id), str(interaction.user.id))
         embed = discord.Embed(colour=embeds.COLOUR, title="What storybot keeps about you",
                               description=member_text(data, where(interaction), self.retention_days))
         await reply(interaction, embed=embed)
@@ -84,7 +84,7 @@ class Members:
             await reply(interaction, "Only the member who asked can confirm this.")
             return
         await interaction.response.defer()
-        forgotten = await self.store.forget(scope_of(interaction), str(interaction.user.id))
+        forgotten = await self.store.forget(Scope.of_place(interaction.guild_id), str(interaction.user.id))
         edited = await edit_posts(interaction.client, forgotten.posts)
         text = (f"Done: {forgotten.questions} question(s) and {forgotten.feedback} vote(s) or report(s) removed "
                 f"in {where(interaction)}" + (f", and {edited} of storybot's posts that showed them edited" if edited
@@ -101,26 +101,6 @@ class Members:
             await self.ask_to_forget(interaction)
 
         return [mydata, forget_me]
-
-
-def _button_class(members: Members) -> type[discord.ui.DynamicItem[discord.ui.Button]]:
-    class ForgetButton(discord.ui.DynamicItem[discord.ui.Button], template=TEMPLATE):
-        def __init__(self, user_id: int) -> None:
-            super().__init__(discord.ui.Button(label="Forget me", style=discord.ButtonStyle.danger,
-                                               custom_id=f"storybot:forget:{user_id}"))
-            self.user_id = user_id
-
-        @classmethod
-        async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match) -> "ForgetButton":
-            return cls(int(match["user_id"]))
-
-        async def callback(self, interaction: discord.Interaction) -> None:
-            try:
-                await members.forget(interaction, self.user_id)
-            except Exception as exc:  # noqa: BLE001 - the member gets a reply, the admin the traceback
-                await report_failure(interaction, f"forgetting member {self.user_id}", exc)
-
-    return ForgetButton
 
 
 # The sweep runs at start and then hourly: a retention is counted in days, so an hour late is

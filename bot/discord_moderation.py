@@ -138,31 +138,30 @@ class AuditGroup(app_commands.Group):
     @app_commands.describe(id="The answer's audit id", quote_number="Which quote of it (1-3)", reason="Why (recorded)")
     async def hide(self, interaction: discord.Interaction, id: int, quote_number: app_commands.Range[int, 1, 3],
                    reason: app_commands.Range[str, 1, 500]) -> None:
-        span = await self._span(interaction, id, quote_number)
-        if span is None:
-            return
-        try:
-            await self.store.hide(self.scope(interaction), span, reason=reason, answer_id=id,
-                                  user_id=str(interaction.user.id), user_name=str(interaction.user))
-        except SpanAlreadyHidden:
-            await reply(interaction, f"{_name(span)} was already hidden in this server.")
-            return
-        await reply(interaction, f"{_name(span)} is now hidden and will not be quoted again in this server.")
+        await self._moderate(interaction, "hide", id, quote_number, reason)
 
     @app_commands.command(name="unhide", description="Allow a passage hidden in this server to be quoted again")
     @app_commands.describe(id="The answer's audit id", quote_number="Which quote of it (1-3)", reason="Why (recorded)")
     async def unhide(self, interaction: discord.Interaction, id: int, quote_number: app_commands.Range[int, 1, 3],
                      reason: app_commands.Range[str, 1, 500]) -> None:
+        await self._moderate(interaction, "unhide", id, quote_number, reason)
+
+    async def _moderate(self, interaction: discord.Interaction, action: str, id: int, quote_number: int,
+                        reason: str) -> None:
         span = await self._span(interaction, id, quote_number)
         if span is None:
             return
+        change = self.store.hide if action == "hide" else self.store.unhide
         try:
-            await self.store.unhide(self.scope(interaction), span, reason=reason, answer_id=id,
-                                    user_id=str(interaction.user.id), user_name=str(interaction.user))
+            await change(self.scope(interaction), span, reason=reason, answer_id=id,
+                         user_id=str(interaction.user.id), user_name=str(interaction.user))
+        except SpanAlreadyHidden:
+            await reply(interaction, f"{_name(span)} was already hidden in this server.")
         except SpanNotHidden:
             await reply(interaction, f"{_name(span)} was not hidden in this server.")
-            return
-        await reply(interaction, f"{_name(span)} may be quoted again in this server.")
+        else:
+            done = ("is now hidden and will not be quoted again" if action == "hide" else "may be quoted again")
+            await reply(interaction, f"{_name(span)} {done} in this server.")
 
 
 def _name(span: HiddenSpan) -> str:

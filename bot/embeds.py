@@ -125,18 +125,6 @@ def timeline_lines(corpus: Corpus) -> list[str]:
     return lines
 
 
-def sources_embed(corpus: Corpus) -> discord.Embed:
-    embed = discord.Embed(colour=COLOUR, title=SOURCES_TITLE)
-    embed.description = shorten("\n".join(sources_lines(corpus)), DESCRIPTION_LIMIT)
-    return embed
-
-
-def timeline_embed(corpus: Corpus) -> discord.Embed:
-    embed = discord.Embed(colour=COLOUR, title=TIMELINE_TITLE)
-    embed.description = shorten("\n\n".join(timeline_lines(corpus)), DESCRIPTION_LIMIT)
-    return embed
-
-
 HELP_TEXT = (
     "**storybot** answers questions about one story: Amnesty International calling Alexei Navalny a "
     "\"prisoner of conscience\" (January 2021), taking the label back (February) and giving it back (May). "

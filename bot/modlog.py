@@ -16,7 +16,8 @@ import discord
 from bot import embeds
 from bot.audit_store import AuditStore, Scope
 from bot.discord_moderation import is_moderator
-from bot.discord_replies import reply, report_failure
+from bot.discord_replies import reply
+from bot.persistent_buttons import persistent_button
 from bot.discord_settings import ServerSettings, cannot_post
 from bot.inert_text import for_discord
 from bot.store.posts import Post
@@ -24,7 +25,6 @@ from bot.store import AuditEntry, UnknownAuditId
 
 log = logging.getLogger(__name__)
 
-TEMPLATE = r"storybot:modlog:(?P<action>hide|dismiss):(?P<audit_id>[0-9]+):(?P<report_id>[0-9]+):(?P<rank>[0-9]+)"
 QUOTE_CHARS = 300  # three quotes and the question stay well inside one embed
 
 
@@ -48,7 +48,13 @@ class ModLog:
     def __init__(self, store: AuditStore, servers: ServerSettings) -> None:
         self.store = store
         self.servers = servers
-        self.button = _button_class(self)
+        self.button = persistent_button(
+            "storybot:modlog:{action}:{audit_id}:{report_id}:{rank}",
+            {"action": "hide|dismiss", "audit_id": int, "report_id": int, "rank": int},
+            look=lambda action, audit_id, report_id, rank: (
+                (f"Hide quote {rank} here", discord.ButtonStyle.danger) if action == "hide"
+                else ("Dismiss", discord.ButtonStyle.secondary)),
+            press=self.act, doing=lambda action, audit_id, report_id, rank: f"{action} on reported answer {audit_id}")
 
     def view(self, entry: AuditEntry, report_id: int) -> discord.ui.View:
         buttons = discord.ui.View(timeout=None)
@@ -102,23 +108,3 @@ class ModLog:
         await interaction.followup.send(f"{embeds.safe(outcome)}. Recorded.", ephemeral=True)
 
 
-def _button_class(modlog: ModLog) -> type[discord.ui.DynamicItem[discord.ui.Button]]:
-    class ModLogButton(discord.ui.DynamicItem[discord.ui.Button], template=TEMPLATE):
-        def __init__(self, action: str, audit_id: int, report_id: int, rank: int) -> None:
-            label, style = ((f"Hide quote {rank} here", discord.ButtonStyle.danger) if action == "hide"
-                            else ("Dismiss", discord.ButtonStyle.secondary))
-            super().__init__(discord.ui.Button(label=label, style=style,
-                                               custom_id=f"storybot:modlog:{action}:{audit_id}:{report_id}:{rank}"))
-            self.action, self.audit_id, self.report_id, self.rank = action, audit_id, report_id, rank
-
-        @classmethod
-        async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match) -> "ModLogButton":
-            return cls(match["action"], int(match["audit_id"]), int(match["report_id"]), int(match["rank"]))
-
-        async def callback(self, interaction: discord.Interaction) -> None:
-            try:
-                await modlog.act(interaction, self.action, self.audit_id, self.report_id, self.rank)
-            except Exception as exc:  # noqa: BLE001 - the moderator gets a reply, the admin the traceback
-                await report_failure(interaction, f"{self.action} on reported answer {self.audit_id}", exc)
-
-    return ModLogButton

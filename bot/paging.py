@@ -14,8 +14,8 @@ import discord
 from retrieval.articles import Corpus
 
 from bot import embeds
+from bot.persistent_buttons import persistent_button
 
-TEMPLATE = r"storybot:page:(?P<kind>sources|timeline):(?P<page>[0-9]+):(?P<way>prev|next)"
 # Ten sources or six timeline entries a page: a page reads at a glance on a phone, and six
 # entries of at most ~600 characters stay well inside the 4,096-character description.
 PER_PAGE = {"sources": 10, "timeline": 6}
@@ -67,7 +67,10 @@ class Pager:
 
     def __init__(self, corpus: Callable[[], Corpus]) -> None:
         self.corpus = corpus
-        self.button = _button_class(self)
+        self.button = persistent_button(
+            "storybot:page:{kind}:{page}:{way}", {"kind": "sources|timeline", "page": int, "way": "prev|next"},
+            look=lambda kind, page, way: ("◀ Previous" if way == "prev" else "Next ▶", discord.ButtonStyle.secondary),
+            press=lambda interaction, kind, page, way: self.turn(interaction, kind, page + (1 if way == "next" else -1)))
 
     def view(self, shown: Page) -> discord.ui.View | None:
         if shown.count <= 1:
@@ -87,19 +90,3 @@ class Pager:
         await interaction.response.edit_message(embed=embed(shown), view=self.view(shown))
 
 
-def _button_class(pager: Pager) -> type[discord.ui.DynamicItem[discord.ui.Button]]:
-    class PageButton(discord.ui.DynamicItem[discord.ui.Button], template=TEMPLATE):
-        def __init__(self, kind: str, page_number: int, way: str, *, disabled: bool = False) -> None:
-            label = "◀ Previous" if way == "prev" else "Next ▶"
-            super().__init__(discord.ui.Button(label=label, style=discord.ButtonStyle.secondary, disabled=disabled,
-                                               custom_id=f"storybot:page:{kind}:{page_number}:{way}"))
-            self.kind, self.page_number, self.way = kind, page_number, way
-
-        @classmethod
-        async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match) -> "PageButton":
-            return cls(match["kind"], int(match["page"]), match["way"])
-
-        async def callback(self, interaction: discord.Interaction) -> None:
-            await pager.turn(interaction, self.kind, self.page_number + (1 if self.way == "next" else -1))
-
-    return PageButton

@@ -19,8 +19,6 @@ log = logging.getLogger(__name__)
 ANSWER_COLUMNS = ("id", "created_at", "guild_id", "channel_id", "user_id", "user_name", "question", "mode",
                   "abstained", "corpus_version", "model", "latency_ms", "status", "reason", "source", "message_id",
                   "message_author_id")
-QUOTE_COLUMNS = ("answer_id", "rank", "doc_id", "start", "end", "text_sha256", "text", "score")
-FEEDBACK_COLUMNS = ("id", "answer_id", "created_at", "kind", "user_id", "user_name", "reason")
 MODERATION_COLUMNS = ("id", "created_at", "action", "doc_id", "start", "end", "reason", "answer_id", "user_id",
                       "user_name", "guild_id")
 HIDE_COLUMNS = ("guild_id", "doc_id", "start", "end", "user_id", "user_name", "reason", "created_at")
