@@ -150,13 +150,20 @@ def _is_final(r: Recorded) -> bool:
 
 def _story_bot(engine: Engine, service, audit):
     """A StoryBot as serve() makes one, from whatever its constructor takes now (it grew a
-    `reloader` and lost `corpus_folder` while this bench was being written)."""
+    `reloader`, lost `corpus_folder`, and took its settings as one `config` while this bench was
+    being written)."""
     import inspect
 
-    from bot.discord_bot import StoryBot
+    from bot.discord.run import StoryBot
 
     accepted = inspect.signature(StoryBot.__init__).parameters
-    options = {"service": service, "guild_ids": (GUILD_ID,), "cooldown_seconds": 0}
+    options = {"service": service}
+    if "config" in accepted:
+        from bot.discord.bot import BotConfig
+
+        options["config"] = BotConfig(guild_ids=(GUILD_ID,), cooldown_seconds=0)
+    else:
+        options.update(guild_ids=(GUILD_ID,), cooldown_seconds=0)
     options["store" if "store" in accepted else "audit"] = audit
     if "reloader" in accepted:
         from bot.live import Reloader
@@ -172,7 +179,7 @@ async def _burst(engine: Engine, n: int, timeout: float) -> Burst:
     from discord.http import Route
 
     from bot.store.sqlite import SQLiteStore as AuditLog
-    from bot.discord_bot import use_endpoints
+    from bot.discord.run import use_endpoints
     from bot.service import AnswerService
 
     db = WORK / "discord" / f"audit-{n}.db"

@@ -193,7 +193,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             "DISCORD_TOKEN is not set: put your bot token in .env (see .env.example), "
             "or use `storybot repl` to ask questions without Discord"
         )
-    from bot.discord_bot import run_bot
+    from bot.discord.run import run_bot
 
     return run_bot(settings)
 
@@ -203,7 +203,7 @@ def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError("DISCORD_TOKEN is not set: put your bot token in .env (see .env.example)")
     import asyncio
 
-    from bot.discord_bot import sync_commands
+    from bot.discord.run import sync_commands
 
     outcomes = asyncio.run(sync_commands(settings))
     for outcome in outcomes:

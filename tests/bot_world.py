@@ -13,7 +13,8 @@ from pathlib import Path
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
-from bot.discord_bot import StoryBot, use_endpoints
+from bot.discord.bot import BotConfig
+from bot.discord.run import StoryBot, use_endpoints
 from bot.live import Reloader
 from bot.service import AnswerService
 from bot.settings import from_env
@@ -91,8 +92,8 @@ async def bot_world(index, tmp_path: Path, location: str, *, cooldown_seconds: f
         use_endpoints(fake.api_base, fake.gateway_url)
         store = await open_store(location)
         service = AnswerService(index)
-        bot = StoryBot(service=service, store=store, reloader=Reloader(settings, service), guild_ids=(GUILD_A, GUILD_B),
-                       cooldown_seconds=cooldown_seconds)
+        bot = StoryBot(service=service, store=store, reloader=Reloader(settings, service),
+                       config=BotConfig(guild_ids=(GUILD_A, GUILD_B), cooldown_seconds=cooldown_seconds))
         task = asyncio.create_task(bot.start(fake.token))
         ready = asyncio.create_task(bot.wait_until_ready())
         await asyncio.wait({task, ready}, timeout=20, return_when=asyncio.FIRST_COMPLETED)

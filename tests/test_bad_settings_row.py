@@ -8,7 +8,7 @@ import sqlite3
 
 import pytest
 
-from bot import discord_settings
+from bot.discord import server_settings as discord_settings
 from bot.store import rows
 from bot_world import ADMIN, GUILD_A, bot_world
 from store_backends import postgres_server, postgres_url, store_location  # noqa: F401 - the fixtures

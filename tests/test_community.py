@@ -22,8 +22,9 @@ from retrieval.evaluation import is_verbatim
 from retrieval.index import build_index
 
 from bot.audit_store import Scope
-from bot.discord_bot import StoryBot, use_endpoints
-from bot.discord_sources import NO_TEXT, question_from
+from bot.discord.bot import BotConfig
+from bot.discord.run import StoryBot, use_endpoints
+from bot.discord.find_sources import NO_TEXT, question_from
 from bot.live import Reloader
 from bot.service import AnswerService
 from bot.settings import from_env
@@ -54,7 +55,7 @@ class Community:
         """A fresh process: the store opened again from its file, a new client."""
         self.store = await open_store(self.db)
         self.bot = StoryBot(service=self.service, store=self.store, reloader=self.reloader,
-                            guild_ids=(GUILD_A, GUILD_B), cooldown_seconds=0)
+                            config=BotConfig(guild_ids=(GUILD_A, GUILD_B), cooldown_seconds=0))
         self.task = asyncio.create_task(self.bot.start(self.fake.token))
         ready = asyncio.create_task(self.bot.wait_until_ready())
         await asyncio.wait({self.task, ready}, timeout=20, return_when=asyncio.FIRST_COMPLETED)
@@ -384,7 +385,7 @@ async def test_a_list_of_60_articles_pages_through_all_60(tmp_path, listing):
 
 @pytest.mark.asyncio
 async def test_a_busy_store_never_delays_the_acknowledgement_and_answers_go_private_meanwhile(tmp_path):
-    from bot.discord_settings import ServerSettings, answers_public_in
+    from bot.discord.server_settings import ServerSettings, answers_public_in
     from bot.store import GuildSettings
 
     store = await open_store(tmp_path / "audit.db")

@@ -18,7 +18,8 @@ from retrieval.evaluation import is_verbatim
 
 from bot.audit_store import AuditStore, Scope
 from bot.store import UnknownAuditId, open_store
-from bot.discord_bot import ERROR_MESSAGE, StoryBot, use_endpoints
+from bot.discord.bot import BotConfig
+from bot.discord.run import ERROR_MESSAGE, StoryBot, use_endpoints
 from bot.live import Reloader
 from bot.service import AnswerService
 from bot.settings import from_env
@@ -44,8 +45,8 @@ class Env:
 
 async def start_bot(fake: FakeDiscord, service: AnswerService, store: AuditStore, reloader: Reloader, *,
                     guild_ids: tuple[int, ...] = (GUILD_A, GUILD_B), **options) -> tuple[StoryBot, asyncio.Task]:
-    bot = StoryBot(service=service, store=store, reloader=reloader, guild_ids=guild_ids, cooldown_seconds=0,
-                   owner_ids=(OWNER,), **options)
+    bot = StoryBot(service=service, store=store, reloader=reloader,
+                   config=BotConfig(guild_ids=guild_ids, cooldown_seconds=0, owner_ids=(OWNER,), **options))
     task = asyncio.create_task(bot.start(fake.token))
     ready = asyncio.create_task(bot.wait_until_ready())
     await asyncio.wait({task, ready}, timeout=20, return_when=asyncio.FIRST_COMPLETED)

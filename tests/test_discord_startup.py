@@ -15,7 +15,8 @@ from discord.http import Route
 
 from bot.audit_store import Scope
 from bot.store import open_store
-from bot.discord_bot import StoryBot, serve, use_endpoints
+from bot.discord.bot import BotConfig
+from bot.discord.run import StoryBot, serve, use_endpoints
 from bot.live import Reloader
 from bot.service import AnswerService
 from bot.settings import from_env
@@ -75,8 +76,8 @@ async def started(fake: FakeDiscord, tmp_path, bm25_index, **options):
     settings = from_env({"STORYBOT_CORPUS": str(CORPUS), "STORYBOT_CACHE": str(tmp_path / "cache")}, tmp_path)
     store = await open_store(tmp_path / "audit.db")
     service = AnswerService(bm25_index)
-    bot = StoryBot(service=service, store=store, reloader=Reloader(settings, service), cooldown_seconds=0,
-                   sync_record=tmp_path / "command-sync.json", **options)
+    bot = StoryBot(service=service, store=store, reloader=Reloader(settings, service),
+                   config=BotConfig(cooldown_seconds=0, sync_record=tmp_path / "command-sync.json", **options))
     task = asyncio.create_task(bot.start(fake.token))
     try:
         await asyncio.wait_for(bot.wait_until_ready(), 20)

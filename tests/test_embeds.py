@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from retrieval.answer import Answer, Quote
 
-from bot.embeds import DESCRIPTION_LIMIT, ELLIPSIS, FIELD_LIMIT, TOTAL_LIMIT, answer_embed
+from bot.discord.embeds import DESCRIPTION_LIMIT, ELLIPSIS, FIELD_LIMIT, TOTAL_LIMIT, answer_embed
 
 
 def quote(n: int, text: str, published: str = "2021-02-24", url: str | None = None) -> Quote:

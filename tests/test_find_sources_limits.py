@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.audit_store import Scope
-from bot.discord_sources import claim_from
+from bot.discord.find_sources import claim_from
 from bot_world import GUILD_A, GUILD_B, bot_world
 from retrieval.limits import MAX_QUESTION_CHARS, MAX_QUESTION_WORDS
 from retrieval.question_text import normalise_question, word_count

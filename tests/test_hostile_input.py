@@ -20,7 +20,7 @@ from retrieval.limits import MAX_ERROR_CHARS, MAX_INPUT_LINE_BYTES, MAX_QUESTION
 from retrieval.question_text import normalise_question
 
 from bot.cli import main
-from bot.embeds import answer_embed, source_line
+from bot.discord.embeds import answer_embed, source_line
 from conftest import CORPUS
 
 LBC = "lbc-2021-02-25"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.audit_store import Scope
-from bot.embeds import answer_embed
+from bot.discord.embeds import answer_embed
 from bot.inert_text import for_discord
 from bot_world import GUILD_A, MODERATOR, bot_world, inert_problems
 from retrieval.answer import Answer

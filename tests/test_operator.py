@@ -13,7 +13,7 @@ import pytest
 from bot import logs, progress
 from bot.audit_store import Asker, Scope
 from bot.cli import main
-from bot.discord_members import expire_periodically
+from bot.discord.members import expire_periodically
 from bot.settings import BadSetting, from_env
 from bot.store import open_store
 from retrieval.embeddings import Encoder
@@ -85,16 +85,16 @@ def test_logs_carry_time_level_and_logger_name_and_no_voice_warnings(caplog):
     try:
         logs.configure("INFO")
         [handler] = [h for h in root.handlers if h not in saved[0]]
-        record = logging.LogRecord("bot.modlog", logging.WARNING, __file__, 1, "posted", None, None)
+        record = logging.LogRecord("bot.discord.modlog", logging.WARNING, __file__, 1, "posted", None, None)
         line = handler.formatter.format(record)
-        assert "WARNING" in line and "bot.modlog" in line and line[:5].strip("[").startswith("20")
+        assert "WARNING" in line and "bot.discord.modlog" in line and line[:5].strip("[").startswith("20")
     finally:
         root.handlers[:], root.level = saved
     discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = True  # as a fresh process has them
     with caplog.at_level(logging.WARNING, logger="discord"):
-        from bot.discord_client import StoryBot
+        from bot.discord.bot import StoryBot
 
-        StoryBot(service=None, store=None, reloader=type("R", (), {"settings": type("S", (), {"corpus": DATA})()})())
+        StoryBot(service=None, store=None, reloader=None)
     assert not [r for r in caplog.records if "voice" in r.getMessage()]
 
 

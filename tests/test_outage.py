@@ -10,9 +10,9 @@ import sqlite3
 
 import pytest
 
-from bot import discord_settings
+from bot.discord import server_settings as discord_settings
 from bot.audit_store import Scope
-from bot.discord_replies import LOG_UNAVAILABLE
+from bot.discord.replies import LOG_UNAVAILABLE
 from bot_world import GUILD_A, MODERATOR, bot_world
 from store_backends import postgres_server, postgres_stopped, postgres_url  # noqa: F401 - the fixtures
 

@@ -11,20 +11,24 @@ import asyncio
 import dataclasses
 import logging
 import time
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
+from discord.ext import commands
 
-from bot import embeds
+from bot.discord import embeds
 from bot.audit_store import AuditStore, Scope
-from bot.discord_replies import defer_private, reply
+from bot.discord.replies import defer_private, reply
 from bot.last_good import LastGood
 from bot.store.errors import BadGuildSetting
 from bot.store.values import MAX_COOLDOWN_SECONDS, GuildSettings
 
+if TYPE_CHECKING:
+    from bot.discord.bot import StoryBot
+
 log = logging.getLogger(__name__)
 
-MANAGE_SERVER = discord.Permissions(manage_guild=True)
 # A server's interactions all reach the shard that holds it, which updates its cache on a change;
 # the expiry only bounds how long an edit made in the store by another process (an operator's
 # script) takes to be seen.
@@ -117,18 +121,16 @@ def settings_text(settings: GuildSettings, default_cooldown: float) -> str:
     return "\n".join(lines)
 
 
-class SettingsGroup(app_commands.Group):
+@app_commands.default_permissions(manage_guild=True)
+@app_commands.allowed_contexts(guilds=True, dms=False, private_channels=False)
+@app_commands.allowed_installs(guilds=True, users=False)
+class Settings(commands.GroupCog, group_name="settings",
+               group_description="Server admins: where storybot answers in public, cooldown, mod-log channel"):
     """`/settings ...`: Discord shows it to Manage Server only; every call checks again."""
 
-    def __init__(self, servers: ServerSettings) -> None:
-        super().__init__(
-            name="settings",
-            description="Server admins: where storybot answers in public, cooldown, mod-log channel",
-            default_permissions=MANAGE_SERVER,
-            allowed_contexts=app_commands.AppCommandContext(guild=True),
-            allowed_installs=app_commands.AppInstallationType(guild=True),
-        )
-        self.servers = servers
+    def __init__(self, bot: StoryBot) -> None:
+        self.bot = bot
+        self.servers = bot.servers
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if interaction.guild_id is None or not interaction.permissions.manage_guild:
@@ -205,3 +207,7 @@ class SettingsGroup(app_commands.Group):
     async def find_sources(self, interaction: discord.Interaction, public: bool) -> None:
         await self._change(interaction, f"\"Find sources\" answers are now {'public' if public else 'private'}.",
                            find_sources_public=public)
+
+
+async def setup(bot: StoryBot) -> None:
+    await bot.add_cog(Settings(bot))

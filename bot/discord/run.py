@@ -1,8 +1,7 @@
 """Running the Discord bot: open what it needs, start it, stop it cleanly.
 
-The commands live by concern: `discord_asking` (/ask, /sources, /timeline, /help),
-`discord_moderation` (/audit, /reload), `discord_feedback` (buttons, the Report form),
-`command_sync` (registering commands), `discord_client` (the client that holds them).
+The bot and its features (cogs, loaded as extensions) are in `bot.py`; this module opens the
+store and the answer service, starts the bot with them, and closes all of it in reverse order.
 """
 from __future__ import annotations
 
@@ -17,11 +16,11 @@ import yarl
 from retrieval.errors import StorybotError
 
 from bot import engine
-from bot.command_sync import ScopeSync
+from bot.discord.sync import ScopeSync
 from bot.audit_store import AuditStore
-from bot.discord_client import StoryBot
-from bot.discord_members import expire_periodically
-from bot.discord_replies import ERROR_MESSAGE, SHUTTING_DOWN
+from bot.discord.bot import BotConfig, StoryBot
+from bot.discord.members import expire_periodically
+from bot.discord.replies import ERROR_MESSAGE, SHUTTING_DOWN
 from bot.live import Reloader
 from bot.service import AnswerService
 from bot.store import AuditUnavailable, open_store
@@ -77,20 +76,7 @@ async def _open_bot(stack: contextlib.AsyncExitStack, settings: Settings, **opti
     service = AnswerService(await asyncio.to_thread(engine.build, settings, None))
     stack.push_async_callback(service.close)
     reloader = Reloader(settings, service)
-    bot = StoryBot(
-        service=service,
-        store=store,
-        reloader=reloader,
-        guild_ids=settings.guild_ids,
-        cooldown_seconds=settings.cooldown_seconds,
-        shard_count=settings.shard_count,
-        shard_ids=settings.shard_ids,
-        owner_ids=settings.owner_ids,
-        operator_guild_ids=settings.operator_guild_ids,
-        sync_record=settings.command_sync_file,
-        retention_days=settings.retention_days,
-        **options,
-    )
+    bot = StoryBot(service=service, store=store, reloader=reloader, config=BotConfig.from_settings(settings, **options))
     stack.push_async_callback(bot.close)
     return bot
 

@@ -9,14 +9,18 @@ members reporting the same answer at once.
 from __future__ import annotations
 
 import logging
-from typing import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 import discord
 
 from bot.store import ReportLimitReached, UnknownAuditId
-from bot.audit_store import AuditStore, Scope
-from bot.persistent_buttons import persistent_button
-from bot.discord_replies import defer_private, report_failure, reply
+from bot.audit_store import Scope
+from bot.discord.buttons import ButtonCog, persistent_button
+from bot.discord.modlog import ModLog
+from bot.discord.replies import defer_private, report_failure, reply
+
+if TYPE_CHECKING:
+    from bot.discord.bot import StoryBot
 
 log = logging.getLogger(__name__)
 
@@ -29,14 +33,9 @@ LABELS = {
 REPORT_FORM_SECONDS = 600.0
 
 
-
-OnReport = Callable[[discord.Interaction, int, int, "str | None"], Awaitable[None]]
-
-
-class Feedback:
-    def __init__(self, store: AuditStore, on_report: OnReport | None = None) -> None:
-        self.store = store
-        self.on_report = on_report  # e.g. post it in the server's mod-log channel
+class Feedback(ButtonCog):
+    def __init__(self, bot: StoryBot) -> None:
+        self.bot = bot
         self.button = persistent_button(
             "storybot:{kind}:{audit_id}", {"kind": "|".join(LABELS), "audit_id": int},
             look=lambda kind, audit_id: LABELS[kind], press=self.pressed,
@@ -57,8 +56,8 @@ class Feedback:
     async def vote(self, interaction: discord.Interaction, audit_id: int, kind: str) -> None:
         await defer_private(interaction)
         try:
-            await self.store.record_vote(Scope.of_place(interaction.guild_id), audit_id, kind=kind, user_id=str(interaction.user.id),
-                                         user_name=str(interaction.user))
+            await self.bot.store.record_vote(Scope.of_place(interaction.guild_id), audit_id, kind=kind,
+                                             user_id=str(interaction.user.id), user_name=str(interaction.user))
         except UnknownAuditId:
             await reply(interaction, "That answer is no longer in the log.")
             return
@@ -70,8 +69,9 @@ class Feedback:
     async def report(self, interaction: discord.Interaction, audit_id: int, reason: str | None) -> None:
         await defer_private(interaction)
         try:
-            report_id = await self.store.record_report(Scope.of_place(interaction.guild_id), audit_id, user_id=str(interaction.user.id),
-                                                       user_name=str(interaction.user), reason=reason)
+            report_id = await self.bot.store.record_report(Scope.of_place(interaction.guild_id), audit_id,
+                                                           user_id=str(interaction.user.id),
+                                                           user_name=str(interaction.user), reason=reason)
         except UnknownAuditId:
             await reply(interaction, "That answer is no longer in the log.")
             return
@@ -80,9 +80,10 @@ class Feedback:
                                      f"{exc.hours} hours. The moderators have them; thank you.")
             return
         await reply(interaction, "Reported to the moderators. Thank you.")
-        if self.on_report is not None:
+        modlog = self.bot.feature(ModLog)  # posts it in the server's mod-log channel
+        if modlog is not None:
             try:
-                await self.on_report(interaction, audit_id, report_id, reason)
+                await modlog.report_filed(interaction, audit_id, report_id, reason)
             except Exception:  # noqa: BLE001 - the report is recorded; /audit reported still shows it
                 log.exception("report %s on answer %s was recorded but not posted to the moderators", report_id, audit_id)
 
@@ -105,3 +106,7 @@ class ReportForm(discord.ui.Modal, title="Report this answer"):
 
     async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
         await report_failure(interaction, f"recording a report on answer {self.audit_id}", error)
+
+
+async def setup(bot: StoryBot) -> None:
+    await bot.add_cog(Feedback(bot))

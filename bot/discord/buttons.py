@@ -13,8 +13,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import discord
+from discord.ext import commands
 
-from bot.discord_replies import report_failure
+from bot.discord.replies import report_failure
 
 Look = Callable[..., "tuple[str, discord.ButtonStyle]"]
 
@@ -52,3 +53,17 @@ def persistent_button(custom_id: str, fields: Mapping[str, "str | type[int]"], *
                 await report_failure(interaction, doing(*self.values), exc)
 
     return PersistentButton
+
+
+class ButtonCog(commands.Cog):
+    """A cog whose persistent button (`self.button`, made by `persistent_button`) answers presses
+    while the cog is loaded."""
+
+    bot: commands.Bot
+    button: type[discord.ui.DynamicItem[discord.ui.Button]]
+
+    async def cog_load(self) -> None:
+        self.bot.add_dynamic_items(self.button)
+
+    async def cog_unload(self) -> None:
+        self.bot.remove_dynamic_items(self.button)

@@ -10,17 +10,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import discord
 from discord import app_commands
+from discord.ext import commands
 
 from retrieval.answer import MAX_QUESTION_CHARS
 from retrieval.limits import MAX_QUESTION_WORDS
 from retrieval.question_text import word_count
 
-from bot.discord_asking import Asking
-from bot.discord_replies import reply
+from bot.discord.asking import Asking
+from bot.discord.replies import ERROR_MESSAGE, reply
+
+if TYPE_CHECKING:
+    from bot.discord.bot import StoryBot
 
 NAME = "Find sources"
 NO_TEXT = ("That message has no text to look up (only an image, an embed or an attachment). "
@@ -96,13 +100,31 @@ def cut_note(claim: Claim) -> str | None:
             f"characters), so I looked up its first {word_count(claim.question)} words, up to a sentence end.")
 
 
-def find_sources_command(asking: Asking) -> app_commands.ContextMenu:
-    @app_commands.context_menu(name=NAME)
-    async def find_sources(interaction: discord.Interaction, message: discord.Message) -> None:
+class FindSources(commands.Cog):
+    """A message command cannot be a cog's method in discord.py: it is made here and added to the
+    tree while the cog is loaded."""
+
+    def __init__(self, bot: StoryBot) -> None:
+        self.bot = bot
+        self.menu = app_commands.ContextMenu(name=NAME, callback=self.find_sources)
+
+    async def cog_load(self) -> None:
+        self.bot.tree.add_command(self.menu)
+
+    async def cog_unload(self) -> None:
+        self.bot.tree.remove_command(self.menu.name, type=self.menu.type)
+
+    async def find_sources(self, interaction: discord.Interaction, message: discord.Message) -> None:
+        asking = self.bot.feature(Asking)
+        if asking is None:
+            await reply(interaction, ERROR_MESSAGE)
+            return
         claim = claim_from(message.content or "")
         if not claim.question:
             await reply(interaction, NO_TEXT)
             return
         await asking.ask(interaction, claim.question, message=message, note=cut_note(claim))
 
-    return find_sources
+
+async def setup(bot: StoryBot) -> None:
+    await bot.add_cog(FindSources(bot))

@@ -10,18 +10,22 @@ every action to the server the button was pressed in.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import discord
 
-from bot import embeds
-from bot.audit_store import AuditStore, Scope
-from bot.discord_moderation import is_moderator
-from bot.discord_replies import reply
-from bot.persistent_buttons import persistent_button
-from bot.discord_settings import ServerSettings, cannot_post
+from bot.discord import embeds
+from bot.audit_store import Scope
+from bot.discord.moderation import is_moderator
+from bot.discord.replies import reply
+from bot.discord.buttons import ButtonCog, persistent_button
+from bot.discord.server_settings import cannot_post
 from bot.inert_text import for_discord
 from bot.store.posts import Post
 from bot.store import AuditEntry, UnknownAuditId
+
+if TYPE_CHECKING:
+    from bot.discord.bot import StoryBot
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +48,11 @@ def report_embed(entry: AuditEntry, reason: str | None, reporter: str) -> discor
     return embed
 
 
-class ModLog:
-    def __init__(self, store: AuditStore, servers: ServerSettings) -> None:
-        self.store = store
-        self.servers = servers
+class ModLog(ButtonCog):
+    """Posts reports in the server's mod-log channel, and acts on its buttons."""
+
+    def __init__(self, bot: StoryBot) -> None:
+        self.bot = bot
         self.button = persistent_button(
             "storybot:modlog:{action}:{audit_id}:{report_id}:{rank}",
             {"action": "hide|dismiss", "audit_id": int, "report_id": int, "rank": int},
@@ -67,7 +72,7 @@ class ModLog:
                            reason: str | None) -> None:
         """Post the report in the server's mod-log channel, if it has one the bot can post in."""
         guild = interaction.guild
-        settings = await self.servers.get(interaction.guild_id)
+        settings = await self.bot.servers.get(interaction.guild_id)
         if guild is None or settings is None or settings.mod_log_channel is None:
             return
         channel = guild.get_channel(int(settings.mod_log_channel))
@@ -76,11 +81,11 @@ class ModLog:
             log.warning("report on answer %s not posted in guild %s's mod-log channel %s: %s", audit_id, guild.id,
                         settings.mod_log_channel, problem)
             return
-        entry = await self.store.get(Scope.guild(guild.id), audit_id)
+        entry = await self.bot.store.get(Scope.guild(guild.id), audit_id)
         posted = await channel.send(embed=report_embed(entry, reason, str(interaction.user)),
                                     view=self.view(entry, report_id))
         # Kept so a /forget-me of the asker or the reporter can edit the post.
-        await self.store.record_post(Post("modlog", str(guild.id), str(channel.id), str(posted.id), audit_id, report_id))
+        await self.bot.store.record_post(Post("modlog", str(guild.id), str(channel.id), str(posted.id), audit_id, report_id))
 
     async def act(self, interaction: discord.Interaction, action: str, audit_id: int, report_id: int, rank: int) -> None:
         if not is_moderator(interaction):
@@ -88,7 +93,7 @@ class ModLog:
             return
         await interaction.response.defer()  # the mod-log message itself is updated below
         try:
-            done = await self.store.resolve_report(
+            done = await self.bot.store.resolve_report(
                 Scope.guild(interaction.guild_id), audit_id, action=action, report_id=report_id or None,
                 quote_rank=rank if action == "hide" else None, reason=f"report #{report_id} in the mod-log channel",
                 user_id=str(interaction.user.id), user_name=str(interaction.user))
@@ -108,3 +113,5 @@ class ModLog:
         await interaction.followup.send(f"{embeds.safe(outcome)}. Recorded.", ephemeral=True)
 
 
+async def setup(bot: StoryBot) -> None:
+    await bot.add_cog(ModLog(bot))

@@ -7,14 +7,18 @@ live in the button's custom id, so the buttons keep working after a restart and 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import discord
+from discord import app_commands
 
 from retrieval.articles import Corpus
 
-from bot import embeds
-from bot.persistent_buttons import persistent_button
+from bot.discord import embeds
+from bot.discord.buttons import ButtonCog, persistent_button
+
+if TYPE_CHECKING:
+    from bot.discord.bot import StoryBot
 
 # Ten sources or six timeline entries a page: a page reads at a glance on a phone, and six
 # entries of at most ~600 characters stay well inside the 4,096-character description.
@@ -61,16 +65,19 @@ def embed(shown: Page) -> discord.Embed:
     return out
 
 
-class Pager:
-    """Sends a list's first page and turns pages when a button is pressed. `corpus` gives the
-    corpus being answered from at that moment (it changes on a reload)."""
+class Paging(ButtonCog):
+    """/sources and /timeline: sends a list's first page and turns pages when a button is pressed,
+    from the corpus being answered from at that moment (it changes on a reload)."""
 
-    def __init__(self, corpus: Callable[[], Corpus]) -> None:
-        self.corpus = corpus
+    def __init__(self, bot: StoryBot) -> None:
+        self.bot = bot
         self.button = persistent_button(
             "storybot:page:{kind}:{page}:{way}", {"kind": "sources|timeline", "page": int, "way": "prev|next"},
             look=lambda kind, page, way: ("◀ Previous" if way == "prev" else "Next ▶", discord.ButtonStyle.secondary),
             press=lambda interaction, kind, page, way: self.turn(interaction, kind, page + (1 if way == "next" else -1)))
+
+    def corpus(self) -> Corpus:
+        return self.bot.service.index.corpus
 
     def view(self, shown: Page) -> discord.ui.View | None:
         if shown.count <= 1:
@@ -89,4 +96,14 @@ class Pager:
         shown = page(kind, self.corpus(), number)
         await interaction.response.edit_message(embed=embed(shown), view=self.view(shown))
 
+    @app_commands.command(name="sources", description="The articles storybot quotes from, by date")
+    async def sources(self, interaction: discord.Interaction) -> None:
+        await self.send_first_page(interaction, "sources")
 
+    @app_commands.command(name="timeline", description="The story's articles by date, each with its first sentence")
+    async def timeline(self, interaction: discord.Interaction) -> None:
+        await self.send_first_page(interaction, "timeline")
+
+
+async def setup(bot: StoryBot) -> None:
+    await bot.add_cog(Paging(bot))

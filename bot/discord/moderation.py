@@ -1,53 +1,39 @@
-"""Moderators' /audit, scoped to the server it runs in, and the operators' /reload.
+"""Moderators' /audit, scoped to the server it runs in (the operators' /reload is in operators.py).
 
 A server's moderators (Manage Messages *in that server*) see and change that server's records
 only: every call names `Scope.guild(interaction.guild_id)` and the store enforces it, so a
 record of another server is "not found". Their hides apply to their server's answers only.
-/reload changes what every server sees, so it is for operators: configured owner user ids, or
-moderators of an operator guild.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
+from discord.ext import commands
 
 from retrieval.articles import load_corpus
-from retrieval.errors import StorybotError
 from retrieval.index import HiddenSpan
 
-from bot import audit_views, embeds
+from bot import audit_views
+from bot.discord import embeds
 from bot.store import AuditEntry, AuditQuote, SpanAlreadyHidden, SpanNotHidden, UnknownAuditId, verify
-from bot.audit_store import AuditStore, Scope
-from bot.discord_replies import defer_private, reply
-from bot.live import Reloader
+from bot.audit_store import Scope
+from bot.discord.replies import defer_private, reply
+
+if TYPE_CHECKING:
+    from bot.discord.bot import StoryBot
 
 log = logging.getLogger(__name__)
 
-GUILD_ONLY = app_commands.AppCommandContext(guild=True)
-GUILD_INSTALL = app_commands.AppInstallationType(guild=True)
-MODERATORS = discord.Permissions(manage_messages=True)
 
 
 def is_moderator(interaction: discord.Interaction) -> bool:
     """Manage Messages where the command runs: the permissions Discord resolved for this
     member in this server's channel, never in another server."""
     return interaction.guild_id is not None and interaction.permissions.manage_messages
-
-
-@dataclass(frozen=True)
-class Operators:
-    owner_ids: frozenset[int] = frozenset()
-    guild_ids: frozenset[int] = frozenset()
-
-    def allow(self, interaction: discord.Interaction) -> bool:
-        if interaction.user.id in self.owner_ids:
-            return True
-        return interaction.guild_id in self.guild_ids and is_moderator(interaction)
 
 
 def _block(view, *args: object) -> discord.Embed:
@@ -59,20 +45,16 @@ def _block(view, *args: object) -> discord.Embed:
     return discord.Embed(description=text)
 
 
-class AuditGroup(app_commands.Group):
+@app_commands.default_permissions(manage_messages=True)
+@app_commands.allowed_contexts(guilds=True, dms=False, private_channels=False)
+@app_commands.allowed_installs(guilds=True, users=False)
+class Moderation(commands.GroupCog, group_name="audit",
+                 group_description="Moderators: review storybot's answers and reports in this server"):
     """Moderators' views of their server's answers. Discord hides the group from members
     without Manage Messages; every call checks again here, since a server can change that."""
 
-    def __init__(self, store: AuditStore, corpus_folder: Path) -> None:
-        super().__init__(
-            name="audit",
-            description="Moderators: review storybot's answers and reports in this server",
-            default_permissions=MODERATORS,
-            allowed_contexts=GUILD_ONLY,
-            allowed_installs=GUILD_INSTALL,
-        )
-        self.store = store
-        self.corpus_folder = corpus_folder
+    def __init__(self, bot: StoryBot) -> None:
+        self.bot = bot
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if not is_moderator(interaction):
@@ -89,13 +71,13 @@ class AuditGroup(app_commands.Group):
 
     @app_commands.command(name="recent", description="The latest answers in this server")
     async def recent(self, interaction: discord.Interaction, limit: app_commands.Range[int, 1, 25] = 10) -> None:
-        entries = await self.store.recent(self.scope(interaction), limit)
+        entries = await self.bot.store.recent(self.scope(interaction), limit)
         await reply(interaction, embed=_block(audit_views.entries_text, entries))
 
     async def _entry(self, interaction: discord.Interaction, id: int) -> AuditEntry | None:
         """The audited answer, or None once the moderator has been told there is none here."""
         try:
-            return await self.store.get(self.scope(interaction), id)
+            return await self.bot.store.get(self.scope(interaction), id)
         except UnknownAuditId:
             # The same words whether it never existed or belongs to another server.
             await reply(interaction, f"There is no answer #{id} in this server's log.")
@@ -109,19 +91,19 @@ class AuditGroup(app_commands.Group):
 
     @app_commands.command(name="reported", description="Answers members reported in this server, newest first")
     async def reported(self, interaction: discord.Interaction) -> None:
-        entries = await self.store.reported(self.scope(interaction))
+        entries = await self.bot.store.reported(self.scope(interaction))
         await reply(interaction, embed=_block(audit_views.reported_text, entries))
 
     @app_commands.command(name="stats", description="Questions, abstention rate, feedback, most asked in this server")
     async def stats(self, interaction: discord.Interaction) -> None:
-        await reply(interaction, embed=_block(audit_views.stats_text, await self.store.stats(self.scope(interaction))))
+        await reply(interaction, embed=_block(audit_views.stats_text, await self.bot.store.stats(self.scope(interaction))))
 
     @app_commands.command(name="verify", description="Re-check that an answer's quotes are still verbatim in today's corpus")
     async def verify(self, interaction: discord.Interaction, id: int) -> None:
         entry = await self._entry(interaction, id)
         if entry is None:
             return
-        corpus = await asyncio.to_thread(load_corpus, self.corpus_folder)
+        corpus = await asyncio.to_thread(load_corpus, self.bot.reloader.settings.corpus)
         await reply(interaction, embed=_block(audit_views.verify_text, entry, verify(entry, corpus)))
 
     async def _span(self, interaction: discord.Interaction, id: int, quote_number: int) -> HiddenSpan | None:
@@ -151,7 +133,7 @@ class AuditGroup(app_commands.Group):
         span = await self._span(interaction, id, quote_number)
         if span is None:
             return
-        change = self.store.hide if action == "hide" else self.store.unhide
+        change = self.bot.store.hide if action == "hide" else self.bot.store.unhide
         try:
             await change(self.scope(interaction), span, reason=reason, answer_id=id,
                          user_id=str(interaction.user.id), user_name=str(interaction.user))
@@ -168,21 +150,5 @@ def _name(span: HiddenSpan) -> str:
     return f"{span.doc_id}[{span.start}:{span.end}]"
 
 
-def reload_command(reloader: Reloader, operators: Operators) -> app_commands.Command:
-    @app_commands.command(name="reload", description="Operators: re-read the articles now and say what changed")
-    @app_commands.default_permissions(manage_messages=True)
-    @app_commands.allowed_contexts(guilds=True, dms=False, private_channels=False)
-    @app_commands.allowed_installs(guilds=True, users=False)
-    async def reload(interaction: discord.Interaction) -> None:
-        if not operators.allow(interaction):
-            await reply(interaction, "Only the bot's operators can use /reload: it changes the articles for every server.")
-            return
-        await defer_private(interaction)
-        try:
-            report = await reloader.reload()
-        except StorybotError as exc:
-            await reply(interaction, f"The corpus could not be loaded, so answers still come from the old one: {exc}")
-            return
-        await reply(interaction, report.text())
-
-    return reload
+async def setup(bot: StoryBot) -> None:
+    await bot.add_cog(Moderation(bot))

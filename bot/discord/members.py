@@ -7,17 +7,22 @@ do moderators' actions, under a pseudonym: they are the record of what the bot s
 """
 from __future__ import annotations
 
+import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 
-from bot import embeds
+from bot.discord import embeds
 from bot.audit_store import AuditStore, Scope
-from bot.forgotten_posts import edit_posts
-from bot.persistent_buttons import persistent_button
-from bot.discord_replies import defer_private, reply
+from bot.discord.forgotten_posts import edit_posts
+from bot.discord.buttons import ButtonCog, persistent_button
+from bot.discord.replies import defer_private, reply
 from bot.store.values import MemberData
+
+if TYPE_CHECKING:
+    from bot.discord.bot import StoryBot
 
 log = logging.getLogger(__name__)
 
@@ -56,22 +61,24 @@ def member_text(data: MemberData, place: str, retention_days: float | None) -> s
     return embeds.shorten("\n".join(lines), embeds.DESCRIPTION_LIMIT)
 
 
-class Members:
-    def __init__(self, store: AuditStore, retention_days: float | None = None) -> None:
-        self.store = store
-        self.retention_days = retention_days
+class Members(ButtonCog):
+    def __init__(self, bot: StoryBot) -> None:
+        self.bot = bot
+        self.retention_days = bot.config.retention_days
         self.button = persistent_button(
             "storybot:forget:{user_id}", {"user_id": int},
             look=lambda user_id: ("Forget me", discord.ButtonStyle.danger), press=self.forget,
             doing=lambda user_id: f"forgetting member {user_id}")
 
+    @app_commands.command(name="mydata", description="See what storybot keeps about you here")
     async def mydata(self, interaction: discord.Interaction) -> None:
         await defer_private(interaction)
-        data = await self.store.mydata(Scope.of_place(interaction.guild_id), str(interaction.user.id))
+        data = await self.bot.store.mydata(Scope.of_place(interaction.guild_id), str(interaction.user.id))
         embed = discord.Embed(colour=embeds.COLOUR, title="What storybot keeps about you",
                               description=member_text(data, where(interaction), self.retention_days))
         await reply(interaction, embed=embed)
 
+    @app_commands.command(name="forget-me", description="Remove your questions, votes and reports here")
     async def ask_to_forget(self, interaction: discord.Interaction) -> None:
         confirm = discord.ui.View(timeout=None)
         confirm.add_item(self.button(interaction.user.id))
@@ -84,23 +91,12 @@ class Members:
             await reply(interaction, "Only the member who asked can confirm this.")
             return
         await interaction.response.defer()
-        forgotten = await self.store.forget(Scope.of_place(interaction.guild_id), str(interaction.user.id))
-        edited = await edit_posts(interaction.client, forgotten.posts)
+        forgotten = await self.bot.store.forget(Scope.of_place(interaction.guild_id), str(interaction.user.id))
+        edited = await edit_posts(self.bot, forgotten.posts)
         text = (f"Done: {forgotten.questions} question(s) and {forgotten.feedback} vote(s) or report(s) removed "
                 f"in {where(interaction)}" + (f", and {edited} of storybot's posts that showed them edited" if edited
                                               else "") + ".")
         await interaction.edit_original_response(content=text, view=None)
-
-    def commands(self) -> list[app_commands.Command]:
-        @app_commands.command(name="mydata", description="See what storybot keeps about you here")
-        async def mydata(interaction: discord.Interaction) -> None:
-            await self.mydata(interaction)
-
-        @app_commands.command(name="forget-me", description="Remove your questions, votes and reports here")
-        async def forget_me(interaction: discord.Interaction) -> None:
-            await self.ask_to_forget(interaction)
-
-        return [mydata, forget_me]
 
 
 # The sweep runs at start and then hourly: a retention is counted in days, so an hour late is
@@ -110,8 +106,6 @@ SWEEP_SECONDS = 3600.0
 
 async def expire_periodically(store: AuditStore, days: float, every: float = SWEEP_SECONDS) -> None:
     """Remove member data older than `days`, now and every `every` seconds, until cancelled."""
-    import asyncio
-
     while True:
         try:
             done = await store.delete_older_than(days)
@@ -121,3 +115,7 @@ async def expire_periodically(store: AuditStore, days: float, every: float = SWE
         except Exception:  # noqa: BLE001 - the next sweep tries again; the bot keeps answering
             log.exception("the retention sweep failed; trying again in %.0f s", every)
         await asyncio.sleep(every)
+
+
+async def setup(bot: StoryBot) -> None:
+    await bot.add_cog(Members(bot))
