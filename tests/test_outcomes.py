@@ -86,7 +86,7 @@ def test_without_a_model_the_outcomes_still_hold(bm25_index):
 
 
 def test_the_terminal_text_leads_with_the_status_and_reason(hybrid_index):
-    from bot.formatting import answer_text
+    from bot.cli.formatting import answer_text
 
     uncertain = answer_text(answer(hybrid_index, "Which German hospital treated Navalny?"))
     assert uncertain.startswith("Uncertain: The articles don't name a hospital.") and NEAREST_LABEL in uncertain

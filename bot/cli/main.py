@@ -16,10 +16,11 @@ from retrieval.errors import BadQuestion, StorybotError
 from retrieval.limits import MAX_INPUT_LINE_BYTES, shorten_error
 from retrieval.question_text import normalise_question, valid_text
 
-from bot import audit_cli, engine, formatting, progress
-from bot import corpus_cli
+from bot import engine, progress
+from bot.cli import audit as audit_cli, formatting
+from bot.cli import corpus as corpus_cli
 from bot import settings as settings_module
-from bot.input_lines import input_lines
+from bot.cli.input_lines import input_lines
 from bot.settings import BadSetting, Settings
 
 log = logging.getLogger("storybot")
@@ -98,7 +99,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_repl(args: argparse.Namespace, settings: Settings) -> int:
     from bot.recording import open_recorder
-    from bot.repl import run_repl
+    from bot.cli.repl import run_repl
 
     index = engine.load(settings)
     with open_recorder(settings, enabled=not args.no_audit) as record:

@@ -9,7 +9,7 @@ from retrieval.answer import Answer, answer
 from retrieval.errors import BadQuestion
 from retrieval.index import Index
 
-from bot import formatting
+from bot.cli import formatting
 
 HELP = """Type a question about the story and press Enter. Answers are quotes from the articles, never generated text.
 Each answer starts with its status: Answered; Uncertain (the nearest passages, and what the articles don't say);
