@@ -13,9 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -24,6 +22,7 @@ from typing import Iterable
 import pysbd
 
 from retrieval.articles import Article
+from retrieval.atomic_files import replacing
 
 log = logging.getLogger(__name__)
 
@@ -123,10 +122,8 @@ class SentenceStore:
             return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, suffix=".tmp")
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            with replacing(self.path, "w", encoding="utf-8") as handle:
                 json.dump(self._spans, handle)
-            os.replace(tmp, self.path)
             self._dirty = False
         except OSError:
             pass  # costs time at the next start, never an answer

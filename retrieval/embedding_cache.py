@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Sequence
@@ -14,6 +12,7 @@ from typing import Sequence
 import numpy as np
 
 from retrieval.alignment import TokenMatrix
+from retrieval.atomic_files import replacing
 from retrieval.encoder import Encoder
 
 log = logging.getLogger(__name__)
@@ -105,10 +104,8 @@ class EmbeddingCache:
             keys = list(vectors)
             matrix = np.stack([vectors[k] for k in keys]) if keys else np.zeros((0, 0), np.float32)
             # Written aside and renamed, so a reader never sees half a file.
-            fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
-            with os.fdopen(fd, "wb") as handle:
+            with replacing(self._file(model)) as handle:
                 np.savez(handle, keys=np.array(json.dumps(keys)), vectors=matrix)
-            os.replace(tmp, self._file(model))
         except OSError:
             pass  # an unwritable cache costs time at the next start, not an answer
 
@@ -137,10 +134,8 @@ class EmbeddingCache:
         packed = TokenMatrix.stack([tokens[k] for k in keys], dimension)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
-            with os.fdopen(fd, "wb") as handle:
+            with replacing(self._file(model, ".tokens")) as handle:
                 np.savez(handle, keys=np.array(json.dumps(keys)), offsets=packed.offsets, vectors=packed.vectors)
-            os.replace(tmp, self._file(model, ".tokens"))
         except OSError:
             pass
 

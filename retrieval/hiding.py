@@ -12,7 +12,8 @@ from pathlib import Path
 import yaml
 
 from retrieval.articles import Corpus
-from retrieval.corpus_files import corpus_lock, write_atomic
+from retrieval.atomic_files import write_atomic
+from retrieval.corpus_files import corpus_lock
 from retrieval.errors import MalformedArticle
 from retrieval.index import HiddenSpan
 from retrieval.limits import MAX_LIST_FILE_BYTES

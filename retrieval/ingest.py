@@ -30,13 +30,14 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
-from typing import IO, Callable
+from typing import IO
 
 
 from retrieval.articles import Article, Corpus, Kind, article_files, decode_article, format_article, load_corpus, parse_article
 from retrieval.cleaning import is_terminal, squash
 from retrieval.curation import curate
-from retrieval.corpus_files import corpus_lock, publish, write_temp
+from retrieval.atomic_files import TargetExists, write_together
+from retrieval.corpus_files import corpus_lock
 from retrieval.errors import MalformedArticle, MalformedThesaurus, StorybotError
 from retrieval.limits import MAX_ARTICLE_BYTES, MAX_HTML_ELEMENTS, shorten_error
 from retrieval.hiding import hidden_problems
@@ -475,7 +476,10 @@ def _add_locked(folder: Path, source: RawSource, options: Metadata) -> AddResult
         files[raw_dir / text_name] = headed.encode("utf-8")
     curated = folder / f"{article.id}.md"
     files[curated] = format_article(article).encode("utf-8")  # last: the article appears only when its raw files are there
-    _write_all(files, verify=lambda: _verify(folder, article))
+    try:
+        write_together(files, exclusive=True, verify=lambda: _verify(folder, article))
+    except TargetExists as exc:
+        raise IngestError(Path(exc.filename), "already exists; nothing was written") from None
     return AddResult(article, raw_dir / raw_name, curated, raw_dir / text_name if text_name else None)
 
 
@@ -490,31 +494,6 @@ def _verify(folder: Path, article: Article) -> None:
     problems = [p.problem for p in check_corpus(folder) if Path(p.path).name == f"{article.id}.md"]
     if written != article or problems:
         raise IngestError(folder / f"{article.id}.md", "; ".join(problems) or "the written article does not read back as made")
-
-
-def _write_all(files: dict[Path, bytes], *, verify: Callable[[], None]) -> None:
-    """Write every file or none: temp files in the target folders, renamed once all are written."""
-    made_dirs = [d for d in dict.fromkeys(p.parent for p in files) if not d.exists()]
-    temps: dict[Path, Path] = {}
-    renamed: list[Path] = []
-    try:
-        for target, data in files.items():
-            if target.exists():
-                raise IngestError(target, "already exists; nothing was written")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            temps[target] = write_temp(target, data)
-        for target, temp in temps.items():
-            publish(temp, target)
-            renamed.append(target)
-        verify()
-    except BaseException:
-        # Whatever went wrong (a full disk, Ctrl-C, a corpus that no longer loads), undo it all.
-        for path in [*temps.values(), *renamed]:
-            path.unlink(missing_ok=True)
-        for made in reversed(made_dirs):
-            if made.is_dir() and not any(made.iterdir()):
-                made.rmdir()
-        raise
 
 
 # --- checking -----------------------------------------------------------------------------

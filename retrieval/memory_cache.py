@@ -19,8 +19,6 @@ import dataclasses
 import hashlib
 import json
 import logging
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Callable, Iterable
@@ -28,6 +26,7 @@ from typing import Callable, Iterable
 import numpy as np
 from scipy import sparse
 
+from retrieval.atomic_files import replacing
 from retrieval.precedents import Memory, Precedent
 
 log = logging.getLogger(__name__)
@@ -118,10 +117,8 @@ def cached_memory(folder: Path | None, key: str, build: Callable[[], Memory | No
         folder.mkdir(parents=True, exist_ok=True)
         for old in sorted(folder.glob("*.npz"), key=lambda p: p.stat().st_mtime)[:-KEPT + 1]:
             old.unlink(missing_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-        with os.fdopen(fd, "wb") as handle:
+        with replacing(path) as handle:
             np.savez(handle, **arrays)
-        os.replace(tmp, path)
     except OSError:
         pass  # an unwritable cache costs a build at the next start, not an answer
     return memory
@@ -149,10 +146,8 @@ def cached_forms(folder: Path | None, groups: tuple[tuple[str, ...], ...]) -> di
         folder.mkdir(parents=True, exist_ok=True)
         for old in sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime)[:-KEPT + 1]:
             old.unlink(missing_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        with replacing(path, "w", encoding="utf-8") as handle:
             json.dump([[a, b, f] for (a, b), f in forms.items()], handle)
-        os.replace(tmp, path)
     except OSError:
         pass
     return forms

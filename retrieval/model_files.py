@@ -11,12 +11,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from pathlib import Path
 from typing import Callable
 
 from filelock import FileLock
+
+from retrieval.atomic_files import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -76,10 +76,7 @@ def weights_hash(model_dir: Path, cache: Path | None) -> str:
 def _write_atomically(path: Path, text: str) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
+        write_atomic(path, text)
     except OSError:
         pass  # an unwritable cache costs a hash at the next start, not an answer
 

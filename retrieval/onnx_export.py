@@ -21,6 +21,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from retrieval.atomic_files import write_atomic
+
 # 14: the first opset with the ops BERT's attention traces to in one piece; ONNX Runtime
 # 1.18+ runs it on every CPU provider.
 OPSET = 14
@@ -54,19 +56,17 @@ def export(model_dir: Path, out: Path) -> None:
     inputs = (sample, sample, torch.zeros_like(sample))
     axes = {0: "batch", 1: "pieces"}
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, suffix=".onnx.tmp")
-    os.close(fd)
-    try:
+    # torch writes to a path of its own choosing only; the finished file is then put in place
+    # whole, as every file of the project is.
+    with tempfile.TemporaryDirectory(dir=out.parent) as work:
+        exported = Path(work) / "model.onnx"
         with torch.no_grad():
             torch.onnx.export(
-                model, inputs, tmp, dynamo=False, opset_version=OPSET,
+                model, inputs, str(exported), dynamo=False, opset_version=OPSET,
                 input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["last_hidden_state"],
                 dynamic_axes={"input_ids": axes, "attention_mask": axes, "token_type_ids": axes, "last_hidden_state": axes},
             )
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        write_atomic(out, exported.read_bytes())
 
 
 def export_in_child(model_dir: Path, out: Path) -> None:

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
 
 from retrieval.answer import answer_features, encode, gather, normalise_question, read_question
+from retrieval.atomic_files import write_together
 from retrieval.evaluation import EvalQuestion, holds_gold
 from retrieval.evidence import ANSWER_FEATURES, PASSAGE_FEATURES, QUESTION_FEATURES
 from retrieval.errors import ModelUnavailable
@@ -76,24 +76,9 @@ def fit(index: Index, sets: Mapping[str, Sequence[EvalQuestion]], path: Path = M
     plain = _fit_heads(dataclasses.replace(index, memory=None), sets, ())
     scorer = dataclasses.replace(_fit_heads(with_precedents(index, precedents), sets, tuple(sets)), plain=plain)
     # The weights read the precedents they were fitted with: both files change, or neither.
-    _write_together({Path(path): json.dumps(scorer.to_json(), indent=1) + "\n",
+    write_together({Path(path): json.dumps(scorer.to_json(), indent=1) + "\n",
                      Path(precedents_path): precedents_text(precedents)})
     return scorer
-
-
-def _write_together(files: Mapping[Path, str]) -> None:
-    """Each file written aside first, then all renamed into place."""
-    staged: list[tuple[Path, Path]] = []
-    try:
-        for path, text in files.items():
-            aside = path.with_name(f".{path.name}.fitting")
-            aside.write_text(text, encoding="utf-8")
-            staged.append((aside, path))
-        for aside, path in staged:
-            os.replace(aside, path)
-    finally:
-        for aside, _ in staged:
-            aside.unlink(missing_ok=True)
 
 
 def _fit_heads(index: Index, sets: Mapping[str, Sequence[EvalQuestion]], sources: tuple[str, ...]) -> Scorer:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from retrieval import corpus_files, ingest
+from retrieval import atomic_files, corpus_files, ingest
 from retrieval.articles import load_corpus
 from retrieval.cleaning import provenance_holds
 from retrieval.corpus_files import LOCK_FILE
@@ -244,14 +244,14 @@ def test_a_missing_path_is_a_usage_error(workdir, capsys):
 
 
 def test_a_failed_rename_leaves_nothing_behind(workdir, monkeypatch):
-    real_replace = corpus_files.os.replace
+    real_replace = atomic_files.os.replace
 
     def replace(src, dst):
         if str(dst).endswith(".md"):
             raise OSError(28, "No space left on device")
         real_replace(src, dst)
 
-    monkeypatch.setattr(corpus_files.os, "replace", replace)
+    monkeypatch.setattr(atomic_files.os, "replace", replace)
     before = listing(workdir / "corpus")
     with pytest.raises(OSError, match="No space left"):
         add_article(workdir / "corpus", read_source(GAZETTE))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from retrieval import corpus_files
+from retrieval import atomic_files, corpus_files
 from retrieval.articles import load_corpus
 from retrieval.errors import MalformedArticle
 from retrieval.hiding import HIDDEN_FILE, HiddenEntry, hide, load_hidden, unhide
@@ -33,7 +33,7 @@ def test_a_hide_is_flushed_to_disk_before_it_replaces_the_list(workdir, monkeypa
     corpus = workdir / "corpus"
     synced = []
     real_fsync = os.fsync
-    monkeypatch.setattr(corpus_files.os, "fsync", lambda fd: synced.append(fd) or real_fsync(fd))
+    monkeypatch.setattr(atomic_files.os, "fsync", lambda fd: synced.append(fd) or real_fsync(fd))
     assert hide(corpus, load_corpus(corpus), HiddenEntry(LBC, 0, 10, "legal request"))
     assert synced, "hidden.yaml was renamed into place without being flushed to disk"
     assert [e.span.start for e in load_hidden(corpus)] == [0]
@@ -49,9 +49,9 @@ def test_a_full_disk_leaves_the_hidden_list_as_it_was_and_no_temporary_file(work
         raise OSError(28, "No space left on device")
 
     if failing == "write":
-        monkeypatch.setattr(corpus_files.os, "fdopen", lambda fd, mode: os.close(fd) or full())
+        monkeypatch.setattr(atomic_files.os, "fdopen", lambda fd, mode, **options: os.close(fd) or full())
     else:
-        monkeypatch.setattr(corpus_files.os, {"fsync": "fsync", "rename": "replace"}[failing], full)
+        monkeypatch.setattr(atomic_files.os, {"fsync": "fsync", "rename": "replace"}[failing], full)
     with pytest.raises(OSError, match="No space left"):
         hide(corpus, load_corpus(corpus), HiddenEntry(LBC, 20, 30, "legal request"))
     assert (corpus / HIDDEN_FILE).read_bytes() == before

@@ -9,6 +9,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+from retrieval.atomic_files import write_atomic
 from retrieval.articles import Article, load_corpus
 from retrieval.hiding import HIDDEN_FILE, HiddenEntry, check_span, hide, unhide
 from retrieval.chunking import SentenceStore
@@ -142,12 +143,7 @@ async def _moderate(settings: Settings, action: str, span: HiddenSpan, reason: s
         if before is None:
             folder.unlink(missing_ok=True)
         else:
-            tmp = folder.with_name(f".{HIDDEN_FILE}.undo")
-            with open(tmp, "wb") as handle:
-                handle.write(before)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, folder)
+            write_atomic(folder, before)
 
     audit = await open_store(settings.db)
     try:

@@ -13,13 +13,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import discord
 from discord import app_commands
+
+from retrieval.atomic_files import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -74,9 +75,7 @@ def _save_state(path: Path | None, state: dict[str, str]) -> None:
         return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(path.name + ".partial")
-        partial.write_text(json.dumps(state, indent=1, sort_keys=True), encoding="utf-8")
-        os.replace(partial, path)
+        write_atomic(path, json.dumps(state, indent=1, sort_keys=True))
     except OSError as exc:
         log.warning("could not record the command sync in %s (%s): the next start syncs again", path, exc)
 
