@@ -52,24 +52,23 @@ def _words_of(text: str) -> str:
     return " ".join(_MARKUP.sub(lambda m: m.group(1) or "", text).split())
 
 
+def _longest_start(pieces: list[str], fits: Callable[[str], bool]) -> str:
+    """The most of `pieces`, from the first, that fit joined by spaces ("" when the first does not)."""
+    kept = ""
+    for piece in pieces:
+        candidate = f"{kept} {piece.strip()}".strip()
+        if not fits(candidate):
+            break
+        kept = candidate
+    return kept
+
+
 def _first_that_fits(words: str, fits: Callable[[str], bool]) -> str:
     """The first sentences of `words` that fit together; when the first sentence alone does not,
     its first words that do (one endless word: its first characters that do)."""
     if fits(words):
         return words
-    kept = ""
-    for sentence in _segmenter().segment(words):
-        candidate = f"{kept} {sentence.strip()}".strip()
-        if not fits(candidate):
-            break
-        kept = candidate
-    if kept:
-        return kept
-    for word in words.split(" "):
-        candidate = f"{kept} {word}".strip()
-        if not fits(candidate):
-            break
-        kept = candidate
+    kept = _longest_start(_segmenter().segment(words), fits) or _longest_start(words.split(" "), fits)
     if kept:
         return kept
     first = words.split(" ", 1)[0]

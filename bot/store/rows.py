@@ -45,27 +45,8 @@ def entries(rows: Sequence[Row], quote_rows: Iterable[Row], feedback_rows: Itera
         feedback.setdefault(f["answer_id"], []).append(
             Feedback(f["id"], f["created_at"], f["kind"], f["user_id"], f["user_name"], f["reason"]))
     return [
-        AuditEntry(
-            id=row["id"],
-            created_at=row["created_at"],
-            guild_id=row["guild_id"],
-            channel_id=row["channel_id"],
-            user_id=row["user_id"],
-            user_name=row["user_name"],
-            question=row["question"],
-            mode=row["mode"],
-            abstained=bool(row["abstained"]),
-            corpus_version=row["corpus_version"],
-            model=row["model"],
-            latency_ms=row["latency_ms"],
-            status=row["status"],
-            reason=row["reason"],
-            source=row["source"],
-            message_id=row["message_id"],
-            message_author_id=row["message_author_id"],
-            quotes=tuple(quotes.get(row["id"], ())),
-            feedback=tuple(feedback.get(row["id"], ())),
-        )
+        AuditEntry(**{name: bool(row[name]) if name == "abstained" else row[name] for name in ANSWER_COLUMNS},
+                   quotes=tuple(quotes.get(row["id"], ())), feedback=tuple(feedback.get(row["id"], ())))
         for row in rows
     ]
 
