@@ -86,7 +86,6 @@ class Status(str, Enum):
 @dataclass(frozen=True)
 class Answer:
     question: str
-    abstained: bool
     mode: str
     passages: tuple[Quote, ...]
     corpus_version: str
@@ -97,6 +96,11 @@ class Answer:
     reason: str | None = None
     # Each rule's decision and what it measured (retrieval/checks.py).
     checks: tuple[Check, ...] = ()
+
+    @property
+    def abstained(self) -> bool:
+        """Nothing in the articles is related: no passages (the audit log keeps it as a column)."""
+        return self.status is Status.NOT_COVERED
 
     @property
     def message(self) -> str | None:
@@ -192,7 +196,6 @@ def answer_many(index: Index, questions: Sequence[str], policy: Policy = DEFAULT
         answers.append(
             Answer(
                 question=valid_text(question).strip(),  # storable and printable: no lone surrogates
-                abstained=status is Status.NOT_COVERED,
                 mode=index.mode,
                 passages=tuple(_quote(index, c) for c in chosen),
                 corpus_version=index.corpus.version,

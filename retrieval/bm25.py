@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import difflib
 from collections import defaultdict
-from dataclasses import dataclass
 from functools import cached_property
 from typing import Callable, Sequence
 
@@ -21,14 +20,8 @@ from retrieval.tokenize import STOPWORDS, tokenize, words
 from retrieval.policy import SYNONYM_CREDIT, TYPO_CUTOFF
 
 
-@dataclass(frozen=True)
-class Hit:
-    index: int  # position of the passage in the retriever's passage list
-    score: float
-
-
 class BM25Retriever:
-    """Build once over the passages; `scores` gives one score per passage, `search` hits best first.
+    """Build once over the passages; `scores` gives one score per passage, in passage order.
 
     rank-bm25 fits the statistics (IDF, lengths). Its get_scores walks every document in
     Python for every query term, ~0.1 s per question at 100k passages, so each
@@ -42,14 +35,12 @@ class BM25Retriever:
         *,
         tokenizer: Callable[[str], list[str]] = tokenize,
         dictionary: frozenset[str] = frozenset(),
-        top_k: int = 30,
         k1: float = 1.2,
         b: float = 0.75,
     ) -> None:
         self.passages = tuple(passages)
         self.tokenizer = tokenizer
         self.dictionary = dictionary
-        self.top_k = top_k
         corpus_words = {w for p in self.passages for w in words(p.text)}
         self._word_set = frozenset(corpus_words)
         self._words_by_initial: dict[str, list[str]] = defaultdict(list)
@@ -153,9 +144,3 @@ class BM25Retriever:
                     best = np.maximum(best, self._scores(words_of) / self._weight(words_of))
             scores = scores + SYNONYM_CREDIT * self._weight(term) * best
         return np.clip(scores / self._weight(tokens), 0.0, 1.0)
-
-    def search(self, query: str, top_k: int | None = None) -> list[Hit]:
-        top_k = self.top_k if top_k is None else top_k
-        scores = self.scores(query)
-        order = np.argsort(-scores, kind="stable")[:top_k]
-        return [Hit(int(i), float(scores[i])) for i in order if scores[i] > 0]

@@ -6,7 +6,6 @@ from typing import Sequence
 import numpy as np
 
 from retrieval.alignment import TokenMatrix
-from retrieval.bm25 import Hit
 from retrieval.chunking import Passage
 from retrieval.embedding_cache import EmbeddingCache
 from retrieval.encoder import Encoder
@@ -22,11 +21,9 @@ class DenseRetriever:
         cache: EmbeddingCache,
         *,
         contexts: Sequence[str] | None = None,
-        top_k: int = 30,
     ) -> None:
         self.passages = tuple(passages)
         self.encoder = encoder
-        self.top_k = top_k
         texts = [p.text for p in self.passages]
         # Word-piece vectors for alignment; their forward pass also yields the plain vectors.
         self.tokens: TokenMatrix | None = None
@@ -51,9 +48,3 @@ class DenseRetriever:
         if not len(self.passages):
             return np.zeros(0)
         return self.matrix @ query_vector
-
-    def search(self, query: str, top_k: int | None = None) -> list[Hit]:
-        top_k = self.top_k if top_k is None else top_k
-        scores = self.scores(self.encoder.encode([query])[0])
-        order = np.argsort(-scores, kind="stable")[:top_k]
-        return [Hit(int(i), float(scores[i])) for i in order]

@@ -13,17 +13,22 @@ from retrieval.answer import Answer
 from retrieval.articles import Corpus
 from retrieval.cleaning import squash, without_whitespace
 from retrieval.errors import StorybotError
+from retrieval.precedents import CATEGORIES
 
 
 @dataclass(frozen=True)
 class EvalQuestion:
     id: str
     question: str
-    answerable: bool
     gold: tuple[str, ...]
-    # answerable, story_unanswered (about the story, not answered by the articles), off_topic,
-    # request (not a question about the story); older rows without one: answerable or off_topic.
+    # One of CATEGORIES: answerable, story_unanswered (about the story, not answered by the
+    # articles), off_topic, request (not a question about the story). Older rows without one:
+    # answerable or off_topic, by their `answerable` flag.
     category: str = "answerable"
+
+    @property
+    def answerable(self) -> bool:
+        return self.category == "answerable"
 
 
 @dataclass(frozen=True)
@@ -103,19 +108,17 @@ def load_questions(path: Path | str) -> list[EvalQuestion]:
             continue
         try:
             row = json.loads(line)
-            answerable = bool(row["answerable"])
-            category = row.get("category") or ("answerable" if answerable else "off_topic")
+            category = row.get("category") or ("answerable" if row["answerable"] else "off_topic")
             if category not in CATEGORIES:
                 raise ValueError(f"unknown category {category!r}; expected one of: {', '.join(CATEGORIES)}")
-            questions.append(EvalQuestion(str(row.get("id", number)), row["question"], answerable, tuple(row.get("gold", ())), category))
+            if bool(row["answerable"]) != (category == "answerable"):
+                raise ValueError(f"answerable {row['answerable']!r} contradicts category {category!r}")
+            questions.append(EvalQuestion(str(row.get("id", number)), row["question"], tuple(row.get("gold", ())), category))
         except (ValueError, KeyError, TypeError) as exc:
             raise BadQuestionSet(f"{path}:{number}: not a question row ({exc.__class__.__name__}: {exc})") from None
     if not questions:
         raise BadQuestionSet(f"{path}: no questions")
     return questions
-
-
-CATEGORIES = ("answerable", "story_unanswered", "off_topic", "request")
 
 
 def _folded(text: str) -> str:

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable
 
-import numpy as np
 from lemminflect import getAllLemmas
 
 from retrieval.passage_facts import calendar_words
@@ -97,21 +96,4 @@ def _unknown(word: str, known: Callable[[str], bool]) -> bool:
     )
 
 
-def deciding_names(
-    question: str,
-    vector: np.ndarray,
-    names: tuple[Name, ...],
-    encode: Callable[[list[str]], np.ndarray],
-    *,
-    min_shift: float,
-) -> tuple[str, ...]:
-    """The names whose leaving out moves the question (whose unit vector is `vector`) by
-    `min_shift` or more in cosine distance: one forward pass for all of them."""
-    if not names:
-        return ()
-    without = [re.sub(r"\s+", " ", question[: n.start] + question[n.end :]).strip() for n in names]
-    shifts = 1.0 - encode(without) @ vector
-    return tuple(n.text for n, shift in zip(names, shifts) if shift >= min_shift)
-
-
-__all__ = ["Name", "acronyms", "unknown_names", "deciding_names", "in_english_lexicon", "MIN_NAME_LENGTH"]
+__all__ = ["Name", "acronyms", "unknown_names", "in_english_lexicon", "MIN_NAME_LENGTH"]

@@ -80,7 +80,6 @@ class Policy:
     align: bool = True
     use_thesaurus: bool = True
     prefer_named_outlet: bool = True
-    use_scorer: bool = True
     # --- bars on the fitted probabilities (chosen on the held-out sets) ---
     # The question is about the story at all (else not_covered, no passages): the even odds
     # of a calibrated probability; every off-topic question of dev but two falls under it.

@@ -36,7 +36,7 @@ def answer(question: str = "What happened at the airport?", *, mode: str = "hybr
         passages = () if abstained else (quote(FIRST, 0.91), quote(SECOND, 0.62))
     if status is None:
         status = Status.NOT_COVERED if abstained else Status.ANSWERED
-    return Answer(question=question, abstained=abstained, mode=mode, passages=passages, corpus_version="c0ffee",
+    return Answer(question=question, mode=mode, passages=passages, corpus_version="c0ffee",
                   model="all-MiniLM-L6-v2" if mode == "hybrid" else None, latency_ms=12.5, status=status,
                   reason=reason)
 

@@ -301,7 +301,7 @@ CHILD = textwrap.dedent("""
 
     async def main():
         log = await open_store(sys.argv[1])
-        audit_id = await log.record_answer(Answer("Was it kill -9 proof?", False, "bm25", (), "v1", None, 3.0), Asker())
+        audit_id = await log.record_answer(Answer("Was it kill -9 proof?", "bm25", (), "v1", None, 3.0), Asker())
         sys.stdout.write(f"{audit_id}\\n")
         sys.stdout.flush()
         os.kill(os.getpid(), signal.SIGKILL)

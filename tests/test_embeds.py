@@ -11,7 +11,7 @@ def quote(n: int, text: str, published: str = "2021-02-24", url: str | None = No
 
 
 def make(*quotes: Quote, question: str = "why?") -> Answer:
-    return Answer(question, False, "hybrid", quotes, "v1", "m", 1.0)
+    return Answer(question, "hybrid", quotes, "v1", "m", 1.0)
 
 
 def test_huge_quotes_and_sources_are_shortened_with_a_marked_ellipsis():
@@ -43,7 +43,7 @@ def test_an_uncertain_answer_says_what_is_missing_above_the_nearest_passages():
     from retrieval.answer import Status
     from retrieval.checks import NEAREST_LABEL
 
-    result = Answer("which hospital?", False, "hybrid", (quote(1, "Near."),), "v1", "m", 1.0,
+    result = Answer("which hospital?", "hybrid", (quote(1, "Near."),), "v1", "m", 1.0,
                     status=Status.UNCERTAIN, reason="The articles don't name a hospital.")
     embed = answer_embed(result)
     assert embed.description.startswith("**The articles don't name a hospital.**")
@@ -54,7 +54,7 @@ def test_an_uncertain_answer_says_what_is_missing_above_the_nearest_passages():
 def test_a_request_gets_its_reason_and_no_sources():
     from retrieval.answer import Status
 
-    result = Answer("write a poem", True, "hybrid", (), "v1", "m", 1.0, status=Status.NOT_COVERED,
+    result = Answer("write a poem", "hybrid", (), "v1", "m", 1.0, status=Status.NOT_COVERED,
                     reason="storybot doesn't write, translate or role-play: it only quotes what the articles say.")
     embed = answer_embed(result)
     assert embed.description.startswith("storybot doesn't write") and not embed.fields

@@ -74,7 +74,7 @@ def test_a_source_link_with_brackets_in_its_address_stays_one_link_to_that_addre
     assert unescaped.count("](") == 1  # one masked link; every other bracket is escaped
     target = unescaped.split("](", 1)[1]
     assert target.startswith("https://news.example/a%29%20%5BOfficial%20Amnesty%20statement%5D%28https://phish.example/login)")
-    embed = answer_embed(Answer("q", False, "bm25", (quote,), "v", None, 1.0))
+    embed = answer_embed(Answer("q", "bm25", (quote,), "v", None, 1.0))
     assert embed.fields[0].value == line
 
 

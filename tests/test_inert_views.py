@@ -28,7 +28,7 @@ def test_the_one_renderer_leaves_nothing_discord_would_act_on(text):
 
 
 def test_a_right_to_left_override_in_a_question_does_not_reverse_the_answer_title():
-    embed = answer_embed(Answer("why \u202ewas the status withdrawn", False, "hybrid", (), "v1", "m", 1.0))
+    embed = answer_embed(Answer("why \u202ewas the status withdrawn", "hybrid", (), "v1", "m", 1.0))
     assert "\u202e" not in embed.title and "\\\\u202e" in embed.title
 
 

@@ -132,12 +132,12 @@ def test_a_damaged_precedents_file_is_refused_by_line(tmp_path):
 
 def test_fitting_writes_the_weights_with_a_plain_twin_and_the_precedents(hybrid_index, tmp_path):
     story = [
-        EvalQuestion("a1", "why was the status withdrawn?", True, ("anti-migrant comments he made in the 2000s",)),
-        EvalQuestion("a2", "when was the status restored?", True, ("re-designated",)),
-        EvalQuestion("u1", "when did navalny die?", False, (), "story_unanswered"),
-        EvalQuestion("u2", "which hospital treated him?", False, (), "story_unanswered"),
-        EvalQuestion("o1", "who won the cup final?", False, (), "off_topic"),
-        EvalQuestion("o2", "best pasta recipe", False, (), "off_topic"),
+        EvalQuestion("a1", "why was the status withdrawn?", ("anti-migrant comments he made in the 2000s",)),
+        EvalQuestion("a2", "when was the status restored?", ("re-designated",)),
+        EvalQuestion("u1", "when did navalny die?", (), "story_unanswered"),
+        EvalQuestion("u2", "which hospital treated him?", (), "story_unanswered"),
+        EvalQuestion("o1", "who won the cup final?", (), "off_topic"),
+        EvalQuestion("o2", "best pasta recipe", (), "off_topic"),
     ]
     other = [dataclasses.replace(q, id=f"b{q.id}") for q in story]
     scorer = fit(hybrid_index, {"one.jsonl": story, "two.jsonl": other}, tmp_path / "scorer.json", tmp_path / "precedents.jsonl")

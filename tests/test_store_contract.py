@@ -522,7 +522,7 @@ KILLED = textwrap.dedent("""
 
     async def main():
         store = await open_store(sys.argv[1])
-        audit_id = await store.record_answer(Answer("Was it kill -9 proof?", False, "bm25", (), "v1", None, 3.0),
+        audit_id = await store.record_answer(Answer("Was it kill -9 proof?", "bm25", (), "v1", None, 3.0),
                                              Asker(guild_id="111", user_id="5", source="slash"))
         print(audit_id, flush=True)
         os.kill(os.getpid(), signal.SIGKILL)  # no close(), no flush: a shard killed mid-flight
