@@ -237,7 +237,8 @@ def test_an_embedding_cache_of_another_dimension_is_rebuilt(tmp_path, tiny_artic
     with caplog.at_level(logging.WARNING):
         index = build_index(corpus, encoder=encoder(8), cache=EmbeddingCache(tmp_path / "emb"))
     assert index.embedded > 0 and index.dense.matrix.shape[1] == 8
-    assert index.dense.search("status")  # answers, no shape error
+    # Every passage scored against a question of the new dimension: answers, no shape error.
+    assert index.dense.scores(index.dense.encoder.encode(["status"])[0]).shape == (len(index.passages),)
     assert any("holds vectors of 16 numbers; the model's have 8" in r.message for r in caplog.records)
 
 

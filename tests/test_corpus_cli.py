@@ -10,11 +10,13 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from retrieval import atomic_files, corpus_files, ingest
+from retrieval import atomic_files, ingest
 from retrieval.articles import load_corpus
 from retrieval.cleaning import provenance_holds
 from retrieval.corpus_files import LOCK_FILE
-from retrieval.ingest import IngestError, add_article, check_corpus, parse_date, read_source
+from retrieval.corpus_check import check_corpus
+from retrieval.ingest import add_article
+from retrieval.raw_sources import IngestError, parse_date, read_source
 
 from conftest import DATA
 

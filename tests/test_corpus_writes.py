@@ -15,7 +15,9 @@ from retrieval import atomic_files, corpus_files
 from retrieval.articles import load_corpus
 from retrieval.errors import MalformedArticle
 from retrieval.hiding import HIDDEN_FILE, HiddenEntry, hide, load_hidden, unhide
-from retrieval.ingest import add_article, check_corpus, read_source
+from retrieval.corpus_check import check_corpus
+from retrieval.ingest import add_article
+from retrieval.raw_sources import read_source
 
 from conftest import ROOT
 

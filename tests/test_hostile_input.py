@@ -15,7 +15,8 @@ from retrieval import answer as answer_module
 from retrieval.answer import Answer, Quote, answer
 from retrieval.articles import load_corpus
 from retrieval.errors import BadQuestion
-from retrieval.ingest import IngestError, add_article, read_source
+from retrieval.ingest import add_article
+from retrieval.raw_sources import IngestError, read_source
 from retrieval.limits import MAX_ERROR_CHARS, MAX_INPUT_LINE_BYTES, MAX_QUESTION_WORDS
 from retrieval.question_text import normalise_question
 
@@ -106,7 +107,7 @@ def test_a_one_megabyte_article_is_added_in_under_ten_seconds(workdir, tmp_path)
 
 
 def test_an_article_over_the_size_limit_is_refused_before_it_is_read(tmp_path, monkeypatch):
-    monkeypatch.setattr("retrieval.ingest.MAX_ARTICLE_BYTES", 1000)
+    monkeypatch.setattr("retrieval.raw_sources.MAX_ARTICLE_BYTES", 1000)
     page = tmp_path / "big.txt"
     page.write_text(big_article(5000), encoding="utf-8")
     with pytest.raises(IngestError, match="an article may have 1,000"):

@@ -16,7 +16,9 @@ from retrieval.chunking import SentenceStore
 from retrieval.embeddings import EmbeddingCache
 from retrieval.errors import StorybotError
 from retrieval.index import HiddenSpan
-from retrieval.ingest import BadOption, IngestError, Problem, add_article, check_corpus, check_options, read_source
+from retrieval.corpus_check import Problem, check_corpus
+from retrieval.ingest import add_article
+from retrieval.raw_sources import BadOption, IngestError, check_options, read_source
 
 from bot import progress
 from bot.inert_text import for_terminal
