@@ -86,6 +86,7 @@ class Machine:
     python: str
     torch: str
     torch_threads: int
+    onnxruntime: str
     sentence_transformers: str
     discord_py: str
     git_commit: str
@@ -94,6 +95,7 @@ class Machine:
     @classmethod
     def describe(cls) -> "Machine":
         import discord
+        import onnxruntime
         import sentence_transformers
         import torch
 
@@ -108,6 +110,7 @@ class Machine:
             python=platform.python_version(),
             torch=torch.__version__,
             torch_threads=torch.get_num_threads(),
+            onnxruntime=onnxruntime.__version__,
             sentence_transformers=sentence_transformers.__version__,
             discord_py=discord.__version__,
             git_commit=cls.commit(),
@@ -164,10 +167,23 @@ class Engine:
     def encoder(self):
         from bot import engine
 
-        encoder = engine.load_model(self.settings.model)
+        encoder = engine.load_model(self.settings.model, self.settings.cache)
         if encoder is None:
             raise RuntimeError("the embedding model could not be loaded (see the warning above)")
         return encoder
+
+    @cached_property
+    def torch_encoder(self):
+        """sentence-transformers on torch: the answer path before ONNX Runtime, for comparison."""
+        from retrieval.embeddings import load_encoder
+
+        return load_encoder(self.settings.model, runtime="torch")
+
+    @cached_property
+    def torch_hybrid(self):
+        from bot import engine
+
+        return engine.build(self.settings, self.torch_encoder)
 
     @cached_property
     def hybrid(self):

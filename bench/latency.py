@@ -5,28 +5,26 @@ For every question, in one loop (so a slow phase of the machine hits every kind 
   floor           one bare forward pass of the embedding model on it (encoder.encode([q]));
   bm25            answer() on the index built without a model;
   service first   bot.service.AnswerService.ask, the question's first time (a batch of one);
-  service repeat  the same ask again: served from the service's cache.
+  service repeat  the same ask again: served from the service's cache;
+  answer, torch   answer() on the index built with sentence-transformers on torch (the answer
+                  path before ONNX Runtime), and
+  floor, torch    its bare forward pass, on the same question in the same loop.
 Each question is asked `reps` times (one run = every question once, with a fresh service);
-a figure is the median over runs of that run's p50 / p95. Then two diagnostics of the
-model's threads: torch.set_num_threads(1) on the same question in the same loop, and
-OMP_WAIT_POLICY=PASSIVE in a child process (libgomp reads it only at start). results.md
-says why.
+a figure is the median over runs of that run's p50 / p95.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
-import os
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 
-from bench.common import ROOT, Dist, Engine, quiet, say
+from bench.common import Dist, Engine, quiet, say
 
 WARMUP = 10
-SLOW_MS = 100  # a forward pass on one question takes 10-30 ms when nothing is wrong
+SLOW_MS = 100  # a forward pass on one question takes 3-30 ms when nothing is wrong
 
 
 def _slow_share(runs: list[list[float]]) -> float:
@@ -38,20 +36,17 @@ def _slow_share(runs: list[list[float]]) -> float:
 class LatencyResult:
     questions: int
     reps: int
-    torch_threads: int
+    onnx_threads: int
     answer: Dist
     floor: Dist
     bm25: Dist
     ratio_p50: float  # p50(answer) / p50(floor)
     service_first: Dist
     service_repeat: Dist
-    answer_one_thread: Dist
-    floor_one_thread: Dist
-    slow_floor_share: float  # share of forward passes over SLOW_MS, default threads
-    slow_floor_share_one_thread: float
-    answer_passive: Dist | None  # OMP_WAIT_POLICY=PASSIVE, default thread count (child process)
-    floor_passive: Dist | None
-    slow_floor_share_passive: float | None
+    answer_torch: Dist  # answer() on the index built on torch, same loop
+    floor_torch: Dist  # sentence-transformers' forward pass on torch, same loop
+    slow_floor_share: float  # share of forward passes over SLOW_MS, ONNX Runtime
+    slow_floor_share_torch: float
     samples: dict[str, tuple[float, ...]] = field(default_factory=dict)  # every sample (ms), for the plot
 
 
@@ -67,19 +62,20 @@ def measure(engine: Engine, questions: list[str], reps: int, *, full: bool = Tru
 
 
 async def _measure(engine: Engine, questions: list[str], reps: int, *, full: bool) -> dict[str, list[list[float]]]:
-    import torch
-
     from retrieval.answer import answer
 
     from bot.service import AnswerService
 
-    hybrid, encoder, threads = engine.hybrid, engine.encoder, torch.get_num_threads()
+    hybrid, encoder = engine.hybrid, engine.encoder
+    torch_hybrid, torch_encoder = (engine.torch_hybrid, engine.torch_encoder) if full else (None, None)
     for q in questions[:WARMUP]:
         answer(hybrid, q)
         encoder.encode([q])
         if full:
             answer(engine.bm25, q)
-    kinds = ["answer", "floor"] + ["bm25", "service first", "service repeat", "answer, 1 thread", "floor, 1 thread"] * full
+            answer(torch_hybrid, q)
+            torch_encoder.encode([q])
+    kinds = ["answer", "floor"] + ["bm25", "service first", "service repeat", "answer, torch", "floor, torch"] * full
     runs: dict[str, list[list[float]]] = {kind: [] for kind in kinds}
     for _ in range(reps):
         run: dict[str, list[float]] = {kind: [] for kind in kinds}
@@ -94,12 +90,10 @@ async def _measure(engine: Engine, questions: list[str], reps: int, *, full: boo
             if not full:
                 continue
             run["bm25"].append(_ms(answer, engine.bm25, q))
-            # One intra-op thread, on the same question at the same moment (the slow phases
-            # of the default setting come and go within seconds).
-            torch.set_num_threads(1)
-            run["answer, 1 thread"].append(_ms(answer, hybrid, q))
-            run["floor, 1 thread"].append(_ms(encoder.encode, [q]))
-            torch.set_num_threads(threads)
+            # The torch path on the same question at the same moment: the machine's load
+            # weighs on both alike.
+            run["answer, torch"].append(_ms(answer, torch_hybrid, q))
+            run["floor, torch"].append(_ms(torch_encoder.encode, [q]))
             if asker is not None and " ".join(q.split()).casefold() not in seen:
                 seen.add(" ".join(q.split()).casefold())
                 started = time.perf_counter()
@@ -115,48 +109,33 @@ async def _measure(engine: Engine, questions: list[str], reps: int, *, full: boo
     return runs
 
 
-def _passive_child(reps: int, limit: int) -> tuple[Dist, Dist, float] | None:
-    env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
-    command = [sys.executable, "-m", "bench.latency", "--child", "--reps", str(reps), "--limit", str(limit)]
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
-    if done.returncode != 0:
-        say(f"latency: OMP_WAIT_POLICY=PASSIVE child failed: {done.stderr[-500:]}")
-        return None
-    runs = json.loads(done.stdout.strip().splitlines()[-1])
-    return Dist.median_of_runs(runs["answer"]), Dist.median_of_runs(runs["floor"]), _slow_share(runs["floor"])
-
-
 def run(engine: Engine, *, quick: bool = False) -> LatencyResult:
-    import torch
+    from retrieval.embeddings import load_encoder
+    import inspect
 
     questions = [q.question for q in engine.questions]
     if quick:
         questions = questions[:30]
     reps = 1 if quick else 3
-    threads = torch.get_num_threads()
-    say(f"latency: {len(questions)} questions x {reps} runs, torch threads {threads} (and 1)")
+    threads = inspect.signature(load_encoder).parameters["threads"].default
+    say(f"latency: {len(questions)} questions x {reps} runs, ONNX Runtime {threads} thread(s), and the torch path")
     runs = measure(engine, questions, reps)
-    say("latency: OMP_WAIT_POLICY=PASSIVE (child process)")
-    passive = _passive_child(reps, len(questions))
     answer, floor = Dist.median_of_runs(runs["answer"]), Dist.median_of_runs(runs["floor"])
     return LatencyResult(
         questions=len(questions),
         reps=reps,
-        torch_threads=threads,
+        onnx_threads=threads,
         answer=answer,
         floor=floor,
         bm25=Dist.median_of_runs(runs["bm25"]),
         ratio_p50=answer.p50 / floor.p50,
         service_first=Dist.median_of_runs(runs["service first"]),
         service_repeat=Dist.median_of_runs(runs["service repeat"]),
-        answer_one_thread=Dist.median_of_runs(runs["answer, 1 thread"]),
-        floor_one_thread=Dist.median_of_runs(runs["floor, 1 thread"]),
+        answer_torch=Dist.median_of_runs(runs["answer, torch"]),
+        floor_torch=Dist.median_of_runs(runs["floor, torch"]),
         slow_floor_share=_slow_share(runs["floor"]),
-        slow_floor_share_one_thread=_slow_share(runs["floor, 1 thread"]),
-        answer_passive=passive[0] if passive else None,
-        floor_passive=passive[1] if passive else None,
-        slow_floor_share_passive=passive[2] if passive else None,
-        samples={kind: tuple(x for r in runs[kind] for x in r) for kind in runs if kind != "floor, 1 thread"},
+        slow_floor_share_torch=_slow_share(runs["floor, torch"]),
+        samples={kind: tuple(x for r in runs[kind] for x in r) for kind in runs},
     )
 
 

@@ -6,8 +6,8 @@ Statuses and quotes come from `storybot ask --json --no-audit -` (the interface 
 sets are run against), and are scored here without the engine's own evaluation code: a quote
 holds a gold phrase when the phrase is in it (whitespace and case aside), and is contiguous
 when it is one stretch of its raw file (whitespace aside). The warm cost is timed in-process,
-interleaved: for each question, answer() and then one bare forward pass of the model on the
-same question, so the machine's load weighs on both alike.
+interleaved: for each question, answer(), one bare forward pass of the model on the same
+question, then answer()'s stages one at a time, so the machine's load weighs on all alike.
 """
 from __future__ import annotations
 
@@ -82,11 +82,17 @@ def report(rows: list[dict], answers: list[dict]) -> list[str]:
     ]
 
 
-def warm_cost(questions: list[str]) -> str:
+def warm_cost(questions: list[str], rounds: int = 3) -> list[str]:
+    """answer(), one bare forward pass of the question, and answer()'s stages one by one
+    (bench/scale.py's query_stages), interleaved question by question over `rounds` rounds."""
     quiet()
+    from collections import defaultdict
+
     from bot import engine
     from bot.settings import load
     from retrieval.answer import answer
+
+    from bench.scale import query_stages
 
     index = engine.load(load(ROOT))
     forward = index.dense.encoder.encode
@@ -94,16 +100,24 @@ def warm_cost(questions: list[str]) -> str:
         answer(index, question)
         forward([question])
     answering = bare = 0.0
-    for question in questions:
-        started = time.perf_counter()
-        answer(index, question)
-        answered = time.perf_counter()
-        forward([question])
-        bare += time.perf_counter() - answered
-        answering += answered - started
-    k = len(questions)
-    return (f"warm cost, interleaved: mean answer() {1000 * answering / k:.1f} ms, mean bare forward pass "
-            f"{1000 * bare / k:.1f} ms, ratio {answering / bare:.2f} over {k} questions")
+    stages: dict[str, float] = defaultdict(float)
+    for _ in range(rounds):
+        for question in questions:
+            started = time.perf_counter()
+            answer(index, question)
+            answered = time.perf_counter()
+            forward([question])
+            bare += time.perf_counter() - answered
+            answering += answered - started
+            for name, ms in query_stages(index, question).items():
+                stages[name] += ms
+    k = len(questions) * rounds
+    lines = [f"warm cost, interleaved ({index.dense.encoder.runtime}): mean answer() {1000 * answering / k:.2f} ms, "
+             f"mean bare forward pass {1000 * bare / k:.2f} ms, ratio {answering / bare:.2f} over {k} answers "
+             f"({len(questions)} questions x {rounds} rounds)",
+             "answer()'s stages, mean ms (the same questions, timed one stage at a time):"]
+    lines += [f"  {name}: {ms / k:.2f}" for name, ms in stages.items()]
+    return lines
 
 
 def main() -> None:
@@ -115,7 +129,7 @@ def main() -> None:
     for line in report(rows, _ask([r["question"] for r in rows])):
         print(line)
     if not args.no_timing:
-        print(warm_cost([r["question"] for r in rows]))
+        print("\n".join(warm_cost([r["question"] for r in rows])))
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import random
 import resource
@@ -187,6 +188,11 @@ def _child(target: int, real_limit: int, limit: int) -> dict:
     shutil.copytree(engine.settings.corpus / "raw", folder / "corpus" / "raw")
     synthetic = generate(engine.corpus, target)
     for article in synthetic.corpus.articles:
+        if article.raw is None:
+            # Its own raw file, as `corpus add` of a text file writes one: a paragraph no raw file
+            # vouches for is never quoted (retrieval/provenance.py), so it would index nothing.
+            (folder / "corpus" / "raw" / f"{article.id}.txt").write_text(f"{article.title}\n\n{article.body}\n", encoding="utf-8")
+            article = dataclasses.replace(article, raw=f"raw/{article.id}.txt")
         (folder / "corpus" / f"{article.id}.md").write_text(format_article(article), encoding="utf-8")
     started = time.perf_counter()
     corpus = load_corpus(folder / "corpus")

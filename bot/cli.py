@@ -45,10 +45,10 @@ def _library_defaults() -> None:
         os.environ.setdefault(name, value)
 
 
-def _configure_logging(level: str) -> None:
+def _configure_logging(level: str, *, bot: bool) -> None:
     from bot import logs
 
-    logs.configure(level)
+    logs.configure(level, bot=bot)
 
 
 def _print_answer(result: Answer, as_json: bool, out: TextIO) -> None:
@@ -70,7 +70,8 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     if not from_stdin:
         question = " ".join(args.question)
         normalise_question(question)  # refuse bad input before the slow model load
-    index = engine.load(settings)
+    # One question: the question reader's data is loaded only if this question needs it.
+    index = engine.load(settings, warm=from_stdin)
     with open_recorder(settings, enabled=not args.no_audit) as record:
         if not from_stdin:
             result = answer(index, question)
@@ -294,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = settings_module.load()
         bot_job = args.func is cmd_run or (args.func is cmd_main and settings.discord_token)
-        _configure_logging(settings.log_level or ("INFO" if bot_job else "WARNING"))
+        _configure_logging(settings.log_level or ("INFO" if bot_job else "WARNING"), bot=bool(bot_job))
         return args.func(args, settings)
     except (BadQuestion, UsageError) as exc:
         _error(exc)

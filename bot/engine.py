@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 
 from retrieval.articles import load_corpus
 from retrieval.chunking import SentenceStore
@@ -21,13 +22,14 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def load_model(name: str) -> Encoder | None:
-    """The encoder, or None (with one warning saying why) when answers must come from BM25."""
+def load_model(name: str, cache: Path | None = None) -> Encoder | None:
+    """The encoder on ONNX Runtime (its exported file kept in `cache`, the settings' cache
+    folder), or None (with one warning saying why) when answers must come from BM25."""
     # Nothing may reach a model hub at run time: there is no network here.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     try:
-        encoder = load_encoder(name)
+        encoder = load_encoder(name, cache=cache)
     except ModelUnavailable as exc:
         log.warning("answering from BM25 alone: %s", exc)
         return None
@@ -37,13 +39,15 @@ def load_model(name: str) -> Encoder | None:
     return encoder
 
 
-def build(settings: Settings, encoder: Encoder | None) -> Index:
+def build(settings: Settings, encoder: Encoder | None, *, warm: bool = True) -> Index:
     """The index of the corpus as it is on disk now, without the passages moderators hid and
-    without any paragraph that is not word for word in its raw file (each logged at ERROR)."""
+    without any paragraph that is not word for word in its raw file (each logged at ERROR).
+    `warm`: load the question reader's data now (for a process that answers many questions)."""
     corpus = load_corpus(settings.corpus)
     hidden = [entry.span for entry in load_hidden(settings.corpus)]
     thesaurus = load_thesaurus(settings.corpus)
-    warm_up()  # the question reader's data, loaded with the index rather than in an answer
+    if warm:
+        warm_up()  # the question reader's data, loaded with the index rather than in an answer
     return build_index(
         corpus,
         encoder=encoder,
@@ -57,19 +61,19 @@ def build(settings: Settings, encoder: Encoder | None) -> Index:
     )
 
 
-def load(settings: Settings) -> Index:
+def load(settings: Settings, *, warm: bool = True) -> Index:
     # A missing or malformed corpus, hidden list or thesaurus fails before the slow model load.
     load_corpus(settings.corpus)
     load_hidden(settings.corpus)
     load_thesaurus(settings.corpus)
-    encoder = load_model(settings.model)
-    return build(settings, encoder)
+    encoder = load_model(settings.model, settings.cache)
+    return build(settings, encoder, warm=warm)
 
 
 def one_blas_thread() -> None:
     """numpy's and scipy's BLAS (OpenBLAS) on one thread. The engine's matrices are small (a
     question against a few hundred rows), and OpenBLAS's idle threads spin on the cores the
-    model's forward pass (torch, on its own OpenMP threads) needs next: over blind8's
+    model's forward pass needs next (measured when that pass ran on torch's OpenMP threads): over blind8's
     questions in a loop, answer() took 44-50 ms a question with them and 17 ms without, the
     forward pass alone 9-11 ms."""
     from threadpoolctl import threadpool_limits
@@ -84,4 +88,4 @@ def warm(settings: Settings) -> Index:
 
     load_corpus(settings.corpus)
     load_thesaurus(settings.corpus)
-    return build(settings, progress.with_progress(load_model(settings.model)))
+    return build(settings, progress.with_progress(load_model(settings.model, settings.cache)))

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 
-import discord
-
 # Libraries that say too much at INFO for an operator reading the bot's log.
 NOISY = ("sentence_transformers", "transformers", "httpx", "huggingface_hub", "discord", "trafilatura", "htmldate")
 
@@ -13,6 +11,8 @@ NOISY = ("sentence_transformers", "transformers", "httpx", "huggingface_hub", "d
 def quiet_voice() -> None:
     """discord.py warns when a client is made without PyNaCl or davey: packages for voice, which
     storybot does not use. The warning is one-shot, guarded by these class flags."""
+    import discord
+
     for flag in ("warn_nacl", "warn_dave"):
         if hasattr(discord.VoiceClient, flag):
             setattr(discord.VoiceClient, flag, False)
@@ -23,7 +23,9 @@ def quiet_voice() -> None:
 PLAIN = logging.Formatter("[{asctime}] [{levelname:<8}] {name}: {message}", "%Y-%m-%d %H:%M:%S", style="{")
 
 
-def configure(level: str) -> None:
+def configure(level: str, *, bot: bool = True) -> None:
+    """`bot=False` (a command that answers and exits): plain lines, without importing discord.py
+    (half a second of a one-question `storybot ask`)."""
     import sys
 
     number = logging.getLevelName(level or "INFO")
@@ -35,7 +37,15 @@ def configure(level: str) -> None:
     for old in list(root.handlers):
         root.removeHandler(old)
         old.close()
-    discord.utils.setup_logging(level=number, root=True, formatter=None if on_terminal else PLAIN)
+    if bot:
+        import discord
+
+        discord.utils.setup_logging(level=number, root=True, formatter=None if on_terminal else PLAIN)
+        quiet_voice()
+    else:
+        handler = logging.StreamHandler()
+        handler.setFormatter(PLAIN)
+        root.addHandler(handler)
+        root.setLevel(number)
     for noisy in NOISY:
         logging.getLogger(noisy).setLevel(max(logging.WARNING, number))
-    quiet_voice()

@@ -1,6 +1,8 @@
 """Everything a question is answered from, built once per corpus version."""
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 from dataclasses import dataclass
 from functools import cached_property
@@ -11,7 +13,10 @@ import numpy as np
 from retrieval.articles import Article, Corpus
 from retrieval.bm25 import BM25Retriever
 from retrieval.chunking import Passage, SentenceStore, chunk_corpus
-from retrieval.embeddings import DenseRetriever, EmbeddingCache, Encoder
+from retrieval.dense import DenseRetriever
+from retrieval.embedding_cache import EmbeddingCache
+from retrieval.encoder import Encoder
+from retrieval.memory_cache import cached_forms, cached_memory, memory_key
 from retrieval.names import acronyms
 from retrieval.precedents import Memory, Precedent, build_memory
 from retrieval.question_text import normalise_question
@@ -154,8 +159,17 @@ def build_index(
     thesaurus = thesaurus.with_groups(
         (name, acronym) for acronym, name in corpus_acronyms(corpus).items() if len(acronym) >= 3 and acronym not in bm25.vocabulary
     )
+    if cache is not None:
+        thesaurus = dataclasses.replace(thesaurus, forms=cached_forms(
+            cache.folder / "thesaurus-forms" if cache.folder is not None else None, thesaurus.groups))
     memory = None
     if encoder is not None and precedents:
-        memory = precedent_memory(precedents, passages, bm25, thesaurus, lambda texts: cache.embed(encoder, texts))
+        key = memory_key([encoder.cache_key, json.dumps([p.to_json() for p in precedents]),
+                          json.dumps([[p.doc_id, p.start, p.end, p.text] for p in passages]),
+                          json.dumps([list(group) for group in thesaurus.groups])])
+        folder = cache.folder / "precedents" if cache.folder is not None else None
+        cache.encoded_last = 0
+        memory = cached_memory(folder, key, lambda: precedent_memory(
+            precedents, passages, bm25, thesaurus, lambda texts: cache.embed(encoder, texts)), precedent_weight(bm25))
         embedded += cache.encoded_last
     return Index(corpus, passages, bm25, dense, embedded, negatives, thesaurus, memory)

@@ -10,10 +10,10 @@ the articles' own (the group's first term).
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Mapping
 
 from lemminflect import getAllLemmas, getInflection, getLemma
 
@@ -79,6 +79,11 @@ def _placements(stems: list[str], start: int, pattern: tuple[str, ...]) -> list[
 @dataclass(frozen=True)
 class Thesaurus:
     groups: tuple[tuple[str, ...], ...] = ()
+    # (article's word, question's word) -> the article's word in the question's verb form, worked
+    # out ahead for every form of every term (verb_forms(), kept on disk by the index): lemminflect's
+    # inflection table takes 0.3-0.9 s to load, most of a one-question process's first answer.
+    # A pair not here is worked out as it is asked, with the same result.
+    forms: Mapping[tuple[str, str], str] = field(default_factory=dict, compare=False, repr=False)
 
     @cached_property
     def _terms_by_first_word(self) -> dict[tuple[bool, str], list[tuple[tuple[str, ...], tuple[str, ...], str]]]:
@@ -151,9 +156,24 @@ class Thesaurus:
             span = {first} | {owner[p] for p in positions[1:]}
             if span & (dropped | set(replaced)):
                 continue
-            replaced[first] = _in_form_of(group[0], chunks[first])
+            asked = chunks[first].strip(".,;:!?\"'()").lower()
+            replaced[first] = self.forms.get((group[0], asked)) or _in_form_of(group[0], chunks[first])
             dropped |= span - {first}
         return " ".join(replaced.get(n, chunk) for n, chunk in enumerate(chunks) if n not in dropped)
+
+
+def verb_forms(groups: Iterable[tuple[str, ...]]) -> dict[tuple[str, str], str]:
+    """_in_form_of(article word, form) for every verb form of every term's first word: what
+    `Thesaurus.forms` holds."""
+    table = {}
+    for group in groups:
+        for term in group:
+            first = (words(term) or [""])[0]
+            asked = {first} | {form for lemma in getAllLemmas(first).get("VERB", ())
+                               for tag in _VERB_FORMS for form in getInflection(lemma, tag=tag)}
+            for word in sorted(a for a in asked if a):
+                table[group[0], word] = _in_form_of(group[0], word)
+    return table
 
 
 # Verb forms, in the order a form shared by two ("restored": past and participle) is read.

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import shutil
 from pathlib import Path
 
 import pytest
 
+from retrieval.answer import answer
 from retrieval.articles import Article, Corpus, format_article, load_corpus
 from retrieval.curation import sidebar_texts
 from retrieval.embeddings import EmbeddingCache, dictionary_words, load_encoder
@@ -26,20 +28,31 @@ def corpus() -> Corpus:
 
 @pytest.fixture(scope="session")
 def encoder():
-    return load_encoder()
+    # The ONNX file exported from the packaged weights, kept where `storybot` keeps it (the
+    # corpus's cache, named by the weights' hash): exported once per clone, not per session.
+    return load_encoder(cache=CORPUS / ".cache")
 
 
 @pytest.fixture(scope="session")
-def hybrid_index(corpus, encoder, tmp_path_factory):
+def hybrid_index(corpus, encoder):
     return build_index(
         corpus,
         encoder=encoder,
-        cache=EmbeddingCache(tmp_path_factory.mktemp("emb")),
+        # The cache `storybot index` fills: a session after the first embeds nothing, reads the
+        # precedents' memory, and its vectors are the ones `storybot ask` answers from.
+        cache=EmbeddingCache(CORPUS / ".cache" / "embeddings"),
         off_topic=sidebar_texts(corpus, CORPUS),
         dictionary=dictionary_words(),
         thesaurus=load_thesaurus(CORPUS),
         precedents=load_precedents(),
     )
+
+
+@pytest.fixture(scope="session")
+def hybrid_answers(hybrid_index):
+    """answer() on the story's index, each question answered once a session: the verbatim check
+    over every set, the quality floors and others read the same questions."""
+    return functools.lru_cache(maxsize=None)(lambda question: answer(hybrid_index, question))
 
 
 @pytest.fixture(scope="session")
@@ -58,6 +71,12 @@ def bm25_index(corpus):
 def workdir(tmp_path, monkeypatch):
     """A copy of the corpus in a temp working directory, nothing else."""
     shutil.copytree(CORPUS, tmp_path / "corpus", ignore=shutil.ignore_patterns(".cache"))
+    # The ONNX file exported from the packaged weights (named by their hash) is shared with the
+    # repository's cache, so a test with the real model does not export it again; its vectors
+    # and every other cache are the copy's own.
+    (CORPUS / ".cache" / "onnx").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "corpus" / ".cache").mkdir()
+    (tmp_path / "corpus" / ".cache" / "onnx").symlink_to(CORPUS / ".cache" / "onnx", target_is_directory=True)
     monkeypatch.chdir(tmp_path)
     for name in ("STORYBOT_CORPUS", "STORYBOT_CACHE", "STORYBOT_DB", "DISCORD_TOKEN", "STORYBOT_MODEL"):
         monkeypatch.delenv(name, raising=False)
