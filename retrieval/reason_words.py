@@ -3,6 +3,7 @@
 A reason tells the member what the articles lack, in the member's own spelling, so it must
 name a word that carries what is asked. Never:
 
+- a number ("2021"): the kind check speaks to dates and numbers;
 - a function word: scikit-learn's English stopword list (ENGLISH_STOP_WORDS, 318 words from
   the Glasgow Information Retrieval Group's list), already installed with the scorer's
   dependencies; it is broader than the tokenizer's list ("never", "first", "part", "side"),
@@ -53,7 +54,8 @@ def nameable(word: str, known_terms: Collection[str] = ()) -> bool:
     if not found:
         return False
     excluded = never_named()
-    return not any(w in excluded or w in known_terms or len(w) <= 1 for w in found) and fold(word) not in known_terms
+    return (not any(w in excluded or w in known_terms or len(w) <= 1 or w.isdigit() for w in found)
+            and fold(word) not in known_terms)
 
 
 __all__ = ["CHAT_WORDS", "GENERIC_WORDS", "nameable", "never_named"]
