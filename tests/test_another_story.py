@@ -109,3 +109,21 @@ async def test_the_ask_command_and_help_describe_the_corpus_story(bridge, encode
             await service.close()
             await store.close()
             Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = saved
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("events:\n  - name: closed\n    month: July 2022\n    words: [clos\\w*]\n", "month 'July 2022' is not YYYY-MM"),
+        ("events:\n  - name: closed\n    month: 2022-07\n    words: ['clos(']\n", "not a valid pattern"),
+        ("ask_description: " + "x" * 101 + "\n", "Discord allows 100"),
+        ("about: [a, list]\n", "'about' must be text"),
+    ],
+)
+def test_a_bad_story_yaml_is_named_by_check_and_stops_the_load(workdir, capsys, text, problem):
+    (workdir / "corpus" / "story.yaml").write_text(text, encoding="utf-8")
+    assert main(["corpus", "check"]) == 1
+    err = capsys.readouterr().out
+    assert "story.yaml" in err and problem in err
+    assert main(["ask", "--no-audit", "when was it restored"]) != 0
+    assert "story.yaml" in capsys.readouterr().err
