@@ -18,9 +18,9 @@ from enum import Enum
 from typing import Sequence
 
 from retrieval.passage_facts import new_names
-from retrieval.question_analysis import Kind, Question, Request
+from retrieval.question_analysis import Kind, Question, Request, names_of_month
 from retrieval.reason_words import nameable
-from retrieval.story import Story
+from retrieval.story import Story, StoryEvent
 from retrieval.tokenize import tokenize, words
 
 NO_ANSWER = "The articles don't cover that, so there is nothing to quote."
@@ -106,13 +106,21 @@ def kind_check(question: Question, held: Sequence[bool | None]) -> Check:
     elif question.kind is Kind.NUMBER:
         reason = "No passage gives a number for this."
     elif question.kind in (Kind.INSTANCE, Kind.PLACE) and question.noun:
-        article = "an" if question.noun[:1] in "aeiou" else "a"
-        reason = f"The articles don't name {article} {question.noun}."
+        reason = f"The articles don't name {_any(question.noun)}."
     elif question.kind is Kind.PLACE:
         reason = "The articles don't name a place for this."
     else:
         reason = "The articles don't name anyone for this."
     return Check(Rule.KIND_MISSING, True, f"asks {question.kind.value}; no near passage holds one", reason)
+
+
+def _any(noun: str) -> str:
+    """"a hospital", "an airport", "any officials"."""
+    from lemminflect import getLemma
+
+    if getLemma(noun, upos="NOUN")[0] != noun:
+        return f"any {noun}"
+    return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"
 
 
 def word_check(words: Sequence[str], coverage: Sequence[float], bar: float) -> Check:
@@ -140,6 +148,10 @@ def premise_check(question: Question, shown: Sequence[tuple[str, str | None]]) -
         return Check(Rule.PREMISE, False, "dates no event of the story")
     if any(event.month.startswith(m) or m.startswith(event.month) for m in named):
         return Check(Rule.PREMISE, False, f"{event.name} in {event.month}, as the question says")
+    if not _dated_after(question.text, event, named):
+        # "in May what did amnesty admit about stripping him": May is when it was said, not
+        # when the event happened. Only a month after the event's words dates the event.
+        return Check(Rule.PREMISE, False, f"{event.name}: the month named stands before it, not dating it")
     month = calendar.month_name[int(event.month[5:7])].lower()
     refuting = next((n for n, (text, published) in enumerate(shown)
                      if (published or "").startswith(event.month) or month in set(words(text))), None)
@@ -149,6 +161,23 @@ def premise_check(question: Question, shown: Sequence[tuple[str, str | None]]) -
     return Check(Rule.PREMISE, True,
                  f"{event.name} in {event.month}, not {', '.join(sorted(named))}: passage {refuting + 1} shown",
                  f"The articles date this to {event.month_name}, not {said}.")
+
+
+def _dated_after(text: str, event: StoryEvent, named: frozenset[str]) -> bool:
+    """Does a month (or year) of `named` stand after the event's words in the question?"""
+    folded = text.lower()
+    found = event.pattern.search(folded)
+    if found is None:
+        return False
+    after = set(words(folded[found.end():]))
+    for month in named:
+        if len(month) == 4:
+            spoken = {month}
+        else:
+            spoken = names_of_month(int(month[5:7]))
+        if after & spoken:
+            return True
+    return False
 
 
 def _month_said(month: str, event_month: str) -> str:

@@ -146,6 +146,16 @@ def _month_names() -> frozenset[str]:
     return frozenset(name for month in months for name in info[month] if len(name) >= 3)
 
 
+@lru_cache(maxsize=12)
+def names_of_month(number: int) -> frozenset[str]:
+    """How the month `number` (1-12) is written, lower case ("september", "sept", "sep")."""
+    from dateparser.languages.loader import LocaleDataLoader
+
+    info = LocaleDataLoader().get_locale("en").info
+    month = "january february march april may june july august september october november december".split()[number - 1]
+    return frozenset(name.lower() for name in info[month])
+
+
 def request_kind(text: str) -> Request | None:
     """What the message asks of the bot instead of a question about the story, or None."""
     folded = text.lower().translate(_APOSTROPHES).strip()
@@ -229,4 +239,4 @@ def analyse(text: str, story: Story = Story()) -> Question:
     return Question(text=text, kind=kind, noun=noun, months=months, request=request_kind(text), named_months=named, event=event)
 
 
-__all__ = ["Kind", "Request", "Question", "analyse", "kind_of", "request_kind", "warm_up"]
+__all__ = ["Kind", "Request", "Question", "analyse", "names_of_month", "kind_of", "request_kind", "warm_up"]

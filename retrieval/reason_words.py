@@ -24,14 +24,16 @@ from retrieval.tokenize import STOPWORDS, fold, words
 
 # Words that qualify or situate what is asked rather than name it. Each came from a reason a
 # member saw ("The articles don't name a close.", "… a particular.", "… a service.", "No
-# passage speaks of “row”."), or is of the same sort; "row" and "deal" are British chat for a
+# passage speaks of “row”.", "… of “year”.", "… of “old”."), or is of the same sort: the
+# words "how old", "what year", "how many people" ask with, which the kind check speaks to; "row" and "deal" are British chat for a
 # dispute and an affair, which the articles tell in their own words.
 GENERIC_WORDS = frozenset(
     """particular specific certain exact exactly actual actually real really main general whole
     overall entire close closely kind sort type way ways stuff thing things bit lot lots matter
     point case situation issue issues deal row service services reason reasons example info
     information detail details happen happened happening stuff question questions answer
-    answers time times day days""".split()
+    answers time times day days year years number numbers place places people person old far
+    long use used using ask asked asking add added""".split()
 )
 
 

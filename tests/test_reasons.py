@@ -68,7 +68,7 @@ def test_the_recorded_question_is_the_message_as_typed(hybrid_index):
     assert answer(hybrid_index, "@storybot why was it withdrawn").question == "@storybot why was it withdrawn"
 
 
-@pytest.mark.parametrize("word", ["ngl", "lol", "particular", "service", "row", "never", "first"])
+@pytest.mark.parametrize("word", ["ngl", "lol", "particular", "service", "row", "never", "first", "year", "2021"])
 def test_function_chat_and_generic_words_are_never_named(word):
     assert not nameable(word)
 
@@ -97,6 +97,8 @@ def test_which_hospital_says_the_articles_name_none(hybrid_index):
         ("what made amnesty restore his status in February 2021?", "The articles date this to May 2021, not February.",
          "2021-05"),
         ("was navalny stripped of the title in 2020", "The articles date this to February 2021, not 2020.", "2021-02"),
+        ("did amnesty take the title away in sept 2021", "The articles date this to February 2021, not September.",
+         "2021-02"),
     ],
 )
 def test_a_premise_the_articles_contradict_is_uncertain_and_shows_the_passage_that_says_so(hybrid_index, question,
@@ -125,7 +127,20 @@ def test_a_true_premise_stays_answered(hybrid_index, question):
 
 
 @pytest.mark.parametrize("question", ["why did amnesty restore his status in may", "was the status restored in may 2021",
-                                      "did amnesty withdraw the status in 2021", "what did navalny say in may"])
+                                      "did amnesty withdraw the status in 2021", "what did navalny say in may",
+                                      # May is when it was said, not when the status was stripped:
+                                      "in may what did amnesty admit about stripping him of the label",
+                                      "what did navalny say in may when he was stripped"])
 def test_a_month_that_agrees_with_the_articles_or_no_event_never_fires_the_premise_rule(hybrid_index, question):
     (premise,) = [c for c in answer(hybrid_index, question).checks if c.rule is Rule.PREMISE]
     assert not premise.fired and premise.reason is None, premise.detail
+
+
+@pytest.mark.parametrize(("noun", "said"), [("hospital", "a hospital"), ("airport", "an airport"),
+                                            ("officials", "any officials")])
+def test_the_kind_missing_reason_is_grammatical(noun, said):
+    from retrieval.checks import kind_check
+    from retrieval.question_analysis import Kind, Question
+
+    check = kind_check(Question(f"which {noun} was it", Kind.INSTANCE, noun), [False, False])
+    assert check.fired and check.reason == f"The articles don't name {said}."
