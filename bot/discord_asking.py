@@ -163,7 +163,8 @@ class Asking:
             return None
 
     def commands(self) -> list[app_commands.Command]:
-        @app_commands.command(name="ask", description="Ask about Amnesty and Navalny's 'prisoner of conscience' status; get quotes")
+        # The story's own words (the corpus's story.yaml), as loaded at start-up.
+        @app_commands.command(name="ask", description=self.service.index.corpus.story.ask_description)
         @app_commands.describe(question="Your question, e.g. why was the status withdrawn?")
         async def ask(interaction: discord.Interaction, question: app_commands.Range[str, 1, MAX_QUESTION_CHARS]) -> None:
             await self.ask(interaction, question)
@@ -174,7 +175,7 @@ class Asking:
 
         @app_commands.command(name="help", description="What storybot does and doesn't do, and how to report an answer")
         async def help(interaction: discord.Interaction) -> None:
-            await interaction.response.send_message(embed=embeds.help_embed(), ephemeral=True)
+            await interaction.response.send_message(embed=embeds.help_embed(self.service.index.corpus.story), ephemeral=True)
 
         @app_commands.command(name="timeline", description="The story's articles by date, each with its first sentence")
         async def timeline(interaction: discord.Interaction) -> None:

@@ -24,7 +24,10 @@ from typing import Collection, Sequence
 import numpy as np
 
 from retrieval.checks import NEAREST_LABEL, NO_ANSWER, Check
-from retrieval.checks import evidence_check, kind_check, related_check, request_check, unknown_name_check, word_check
+from retrieval.checks import evidence_check, kind_check, noun_held, premise_check, related_check, request_check
+from retrieval.checks import unknown_name_check, word_check
+from retrieval.reason_words import nameable
+from retrieval.story import Story
 from retrieval.evidence import (
     PASSAGE_FEATURES,
     QuestionPieces,
@@ -186,7 +189,7 @@ def answer_many(index: Index, questions: Sequence[str], policy: Policy = DEFAULT
         analysed, in_story_words = read[n]
         evidence = gather(index, text, analysed, in_story_words, vectors, pieces, n, policy, exclude)
         scored = score(index, evidence, policy)
-        status, reason, checks = check(scored, policy)
+        status, reason, checks = check(scored, policy, index)
         chosen = choose(index, scored, status, policy)
         latency = (encoded - started) + (time.perf_counter() - own_start)
         answers.append(
@@ -212,7 +215,7 @@ def read_question(index: Index, text: str, policy: Policy) -> tuple[Question, st
     """What the question asks, and the question in the articles' own words ("restore" ->
     "re-designate"), which is what the model and BM25 read."""
     thesaurus = index.thesaurus if policy.use_thesaurus else Thesaurus()
-    return analyse(text), thesaurus.in_story_words(text)
+    return analyse(text, index.corpus.story), thesaurus.in_story_words(text)
 
 
 # --- 2. encode -----------------------------------------------------------------------------
@@ -447,15 +450,23 @@ def answer_features(evidence: Evidence, answers: np.ndarray, order: Sequence[int
 
 # --- 5. check ------------------------------------------------------------------------------
 
-def check(scored: Scored, policy: Policy) -> tuple[Status, str | None, tuple[Check, ...]]:
-    """The status, its reason, and every rule's decision."""
+def check(scored: Scored, policy: Policy, index: Index | None = None) -> tuple[Status, str | None, tuple[Check, ...]]:
+    """The status, its reason, and every rule's decision. `index`: what the reasons and the
+    premise rule read besides the evidence (the story, the thesaurus, the passages shown)."""
     evidence = scored.evidence
-    request = request_check(evidence.question)
+    story = index.corpus.story if index is not None else Story()
+    known = index.known_terms if index is not None else frozenset()
+    request = request_check(evidence.question, story)
     related = related_check(scored.related, policy.min_related)
     weak = evidence_check(scored.answerable, scored.bar)
     near = scored.order[: policy.max_quotes]
-    names = unknown_name_check(evidence.unknown)
-    kind = kind_check(evidence.question, [evidence.kinds[k] for k in near])
+    # A reason names only what the member wrote and a reason may name (retrieval/reason_words.py).
+    names = unknown_name_check([n for n in evidence.unknown if nameable(n, known)])
+    held = [evidence.kinds[k] for k in near]
+    if evidence.question.noun and index is not None:
+        asked_words = question_word_set(evidence.question.text)
+        held = [noun_held(evidence.question.noun, index.passages[evidence.candidates[k]].text, asked_words) for k in near]
+    kind = kind_check(evidence.question, held)
     coverage = [float(evidence.coverage[w, list(near)].max()) if near else 0.0 for w in range(len(evidence.words))]
     # A reason names only words the member wrote (not the thesaurus's "status" for their
     # "label"), and not a month the question is confined to: the articles' dates speak to
@@ -463,17 +474,27 @@ def check(scored: Scored, policy: Policy) -> tuple[Status, str | None, tuple[Che
     asked = question_word_set(evidence.question.text)
     dated = bool(evidence.question.months)
     said = [n for n, w in enumerate(evidence.words)
-            if set(words(w)) <= asked and not (dated and set(words(w)) & calendar_words())]
+            if set(words(w)) <= asked and not (dated and set(words(w)) & calendar_words()) and nameable(w, known)]
     word = word_check([evidence.words[n] for n in said], [coverage[n] for n in said], policy.min_word_similarity)
-    checks = (request, related, weak, names, kind, word)
+    dates_event = index is not None and evidence.question.event is not None and evidence.question.named_months
+    premise = premise_check(evidence.question, _shown(index, scored, policy) if dates_event else ())
+    checks = (request, related, weak, names, kind, word, premise)
     if request.fired:
         return Status.NOT_COVERED, request.reason, checks
     if related.fired or not scored.order:
         return Status.NOT_COVERED, NO_ANSWER, checks
+    if premise.fired:
+        return Status.UNCERTAIN, premise.reason, checks
     if not weak.fired:
         return Status.ANSWERED, None, checks
     explained = next((c for c in (kind, names, word) if c.fired), weak)
     return Status.UNCERTAIN, explained.reason, checks
+
+
+def _shown(index: Index, scored: Scored, policy: Policy) -> list[tuple[str, str | None]]:
+    """(text, article date) of the passages an uncertain answer shows, in order."""
+    shown = choose(index, scored, Status.UNCERTAIN, policy)
+    return [(c.passage.text, index.article(c.passage.doc_id).published) for c in shown]
 
 
 # --- 6. choose -----------------------------------------------------------------------------

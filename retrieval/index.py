@@ -85,6 +85,14 @@ class Index:
         terms = " ".join(t for group in self.thesaurus.groups for t in group)
         return self.bm25.vocabulary | frozenset(words(meta)) | frozenset(words(terms))
 
+    @cached_property
+    def known_terms(self) -> frozenset[str]:
+        """The words a reason never names as missing (retrieval/reason_words.py): the
+        thesaurus's terms and the initials of the articles' names of any length ("ai" for
+        Amnesty International), which the articles hold in other words."""
+        terms = frozenset(w for group in self.thesaurus.groups for t in group for w in words(t))
+        return terms | frozenset(corpus_acronyms(self.corpus))
+
     def knows(self, word: str) -> bool:
         """Is `word` (a words() word) one the articles use, or a typo of one?"""
         vocabulary = self.vocabulary

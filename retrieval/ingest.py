@@ -34,7 +34,7 @@ from typing import IO, Callable
 
 
 from retrieval.articles import Article, Corpus, Kind, article_files, decode_article, format_article, load_corpus, parse_article
-from retrieval.cleaning import is_terminal, squash
+from retrieval.cleaning import is_line_layout, is_terminal, squash
 from retrieval.curation import curate
 from retrieval.corpus_files import corpus_lock, publish, write_temp
 from retrieval.errors import MalformedArticle, MalformedThesaurus, StorybotError
@@ -42,6 +42,7 @@ from retrieval.limits import MAX_ARTICLE_BYTES, MAX_HTML_ELEMENTS, shorten_error
 from retrieval.hiding import hidden_problems
 from retrieval.near_duplicates import duplicate_of
 from retrieval.provenance import EXTRACTED_SUFFIX, article_problems, missing_paragraphs
+from retrieval.story import load_story
 from retrieval.thesaurus import load_thesaurus
 from retrieval.yaml_text import load_yaml
 
@@ -347,6 +348,9 @@ def _headed(name: str, text: str, title: str | None) -> str:
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
     blocks = _BLANK_LINE.split(text)
+    if is_line_layout(tuple(blocks[0].split("\n"))):
+        # One paragraph a line from the top: the headline is the first line, not the file.
+        blocks = blocks[0].split("\n") + blocks[1:]
     for number, block in enumerate(blocks[:_HEADLINE_WITHIN]):
         if title and squash(block).casefold() == squash(title).casefold():
             return "\n\n".join(blocks[number:]) + "\n"
@@ -553,6 +557,10 @@ def check_corpus(corpus_folder: Path | str) -> list[Problem]:
         load_thesaurus(folder)
     except MalformedThesaurus as exc:
         problems.append(Problem(str(exc.path), exc.problem, exc.line or None))
+    try:
+        load_story(folder)
+    except MalformedArticle as exc:
+        problems.append(Problem(str(exc.path), exc.problem, exc.line))
     return problems
 
 
