@@ -1,6 +1,7 @@
 """Loading what answers questions: the corpus, the model (or not), and the index."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 
@@ -11,7 +12,7 @@ from retrieval.embeddings import EmbeddingCache, Encoder, dictionary_words, load
 from retrieval.errors import ModelUnavailable
 from retrieval.hiding import load_hidden
 from retrieval.index import Index, build_index
-from retrieval.precedents import load_precedents
+from retrieval.bank import load_bank
 from retrieval.provenance import unverified_spans
 from retrieval.question_analysis import warm_up
 from retrieval.thesaurus import load_thesaurus
@@ -21,13 +22,13 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def load_model(name: str) -> Encoder | None:
+def load_model(name: str, models=None) -> Encoder | None:
     """The encoder, or None (with one warning saying why) when answers must come from BM25."""
     # Nothing may reach a model hub at run time: there is no network here.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     try:
-        encoder = load_encoder(name)
+        encoder = load_encoder(name, models=models)
     except ModelUnavailable as exc:
         log.warning("answering from BM25 alone: %s", exc)
         return None
@@ -37,14 +38,16 @@ def load_model(name: str) -> Encoder | None:
     return encoder
 
 
-def build(settings: Settings, encoder: Encoder | None) -> Index:
+def build(settings: Settings, encoder: Encoder | None, *, precedents=None) -> Index:
     """The index of the corpus as it is on disk now, without the passages moderators hid and
-    without any paragraph that is not word for word in its raw file (each logged at ERROR)."""
+    without any paragraph that is not word for word in its raw file (each logged at ERROR).
+    `precedents`: read these rather than the corpus's bank (() for none)."""
     corpus = load_corpus(settings.corpus)
+    bank = load_bank(settings.corpus) if precedents is None else None
     hidden = [entry.span for entry in load_hidden(settings.corpus)]
     thesaurus = load_thesaurus(settings.corpus)
     warm_up()  # the question reader's data, loaded with the index rather than in an answer
-    return build_index(
+    index = build_index(
         corpus,
         encoder=encoder,
         cache=EmbeddingCache(settings.cache / "embeddings"),
@@ -53,8 +56,11 @@ def build(settings: Settings, encoder: Encoder | None) -> Index:
         dictionary=dictionary_words(),
         sentences=SentenceStore(settings.cache / "sentences.json"),
         thesaurus=thesaurus,
-        precedents=load_precedents() if encoder is not None else (),
+        precedents=(bank.precedents if bank is not None else precedents) if encoder is not None else (),
     )
+    # The scorer fitted with the corpus's bank; with other precedents (a measurement's), the
+    # caller brings its own.
+    return dataclasses.replace(index, scorer=bank.scorer) if bank is not None else index
 
 
 def load(settings: Settings) -> Index:
@@ -62,7 +68,8 @@ def load(settings: Settings) -> Index:
     load_corpus(settings.corpus)
     load_hidden(settings.corpus)
     load_thesaurus(settings.corpus)
-    encoder = load_model(settings.model)
+    load_bank(settings.corpus)
+    encoder = load_model(settings.model, settings.cache / "models")
     return build(settings, encoder)
 
 
@@ -84,4 +91,4 @@ def warm(settings: Settings) -> Index:
 
     load_corpus(settings.corpus)
     load_thesaurus(settings.corpus)
-    return build(settings, progress.with_progress(load_model(settings.model)))
+    return build(settings, progress.with_progress(load_model(settings.model, settings.cache / "models")))

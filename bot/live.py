@@ -90,7 +90,7 @@ class Reloader:
 
     async def load_model(self) -> None:
         """Load the embedding model off the event loop, then switch answers to hybrid."""
-        encoder = await asyncio.to_thread(engine.load_model, self.settings.model)
+        encoder = await asyncio.to_thread(engine.load_model, self.settings.model, self.settings.cache / "models")
         if encoder is None:
             return  # load_model has said why; answers stay BM25
         self.encoder = encoder

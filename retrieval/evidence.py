@@ -46,6 +46,9 @@ PASSAGE_FEATURES = (
     "precedent_gap",  # that minus like the most like one any passage answered
     "precedent_vote",  # of the PRECEDENT_VOTERS most like ones about the story, the share
     # (weighted by likeness) this passage answered
+    "article_unlabelled",  # 1 when no precedent was labelled against the passage's article
+    # (an article added or changed since the bank was labelled): its precedent features are
+    # silent, not evidence against it
 )
 QUESTION_FEATURES = (
     "best_cosine", "best_alignment", "best_bm25", "best_words_mean", "sidebar", "unknown_names",
@@ -70,7 +73,25 @@ ANSWER_FEATURES = (
     "asks_yes_no",
     "precedent_answered",  # how much like the most like fitted-on question the articles answer
     "precedent_unanswered",  # like the most like one about the story that they don't
+    "top_unlabelled",  # the best candidate's article_unlabelled
 )
+
+
+class MisplacedFeature(ValueError):
+    """A feature computed under a name the scorer does not read, or one it reads left out."""
+
+
+def by_name(names: tuple[str, ...], count: int | None, values: dict) -> np.ndarray:
+    """The features in the scorer's order, from a mapping of each by its name: a name missing
+    or unknown fails here rather than shifting a column. `count`: rows (None: one vector)."""
+    if set(values) != set(names) or len(values) != len(names):
+        missing, unknown = sorted(set(names) - set(values)), sorted(set(values) - set(names))
+        raise MisplacedFeature(f"features missing {missing}, unknown {unknown}")
+    if count is None:
+        return np.array([float(values[n]) for n in names])
+    if not count:
+        return np.zeros((0, len(names)))
+    return np.column_stack([np.broadcast_to(np.asarray(values[n], dtype=float), (count,)) for n in names])
 
 
 @dataclass(frozen=True)
@@ -176,6 +197,10 @@ class PrecedentEvidence:
     elsewhere: float = 0.0  # like the most like one not about it
     answered: float = 0.0  # like the most like one the articles answer
     unanswered: float = 0.0  # like the most like one about the story they don't answer
+    # Per candidate: like the most like one about the story that nothing answered among the
+    # articles it was labelled against, when the candidate's article is one of them.
+    unanswered_near: np.ndarray | None = None
+    unlabelled: np.ndarray | float = 0.0  # per candidate: no precedent was labelled against its article
 
 
 def likeness(memory: Memory | None, vector: np.ndarray | None, text: str, leave_out: str | None = None) -> np.ndarray | None:
@@ -212,14 +237,19 @@ def precedent_evidence(memory: Memory | None, sims: np.ndarray | None, candidate
 
     answered = nearest(answered_mask)
     rows = np.zeros((len(candidates), 3))
+    near = memory.unanswered_near(sims, unanswered_mask, candidates)
     if len(candidates):
         held = memory.held(candidates) & answered_mask[:, None]
         rows[:, 0] = np.where(held, sims[:, None], 0.0).max(axis=0)
         rows[:, 1] = rows[:, 0] - answered
         voters = np.argsort(-np.where(memory.story, sims, -1.0), kind="stable")[:PRECEDENT_VOTERS]
-        weights = sims[voters]
-        rows[:, 2] = (held[voters] * weights[:, None]).sum(axis=0) / max(float(weights.sum()), 1e-9)
-    return PrecedentEvidence(rows, nearest(memory.story), nearest(~memory.story), answered, nearest(unanswered_mask))
+        # A voter nothing answered votes against a candidate only if it was labelled
+        # against the candidate's article.
+        counted = memory.speaks_of(candidates)[voters] | answered_mask[voters][:, None]
+        weights = sims[voters][:, None] * counted
+        rows[:, 2] = (held[voters] * weights).sum(axis=0) / np.maximum(weights.sum(axis=0), 1e-9)
+    return PrecedentEvidence(rows, nearest(memory.story), nearest(~memory.story), answered, nearest(unanswered_mask), near,
+                             memory.unlabelled(candidates))
 
 
 def question_word_set(text: str) -> frozenset[str]:

@@ -34,6 +34,9 @@ import numpy as np
 from retrieval.errors import StorybotError
 from retrieval.evidence import ANSWER_FEATURES, PASSAGE_FEATURES, QUESTION_FEATURES
 
+# The plain scorer (fitted without precedents) shipped with the package, for a corpus without
+# a bank of its own; a corpus's bank and the scorer fitted with it live in its folder
+# (retrieval/bank.py).
 MODEL_FILE = Path(__file__).with_name("scorer.json")
 
 
@@ -81,6 +84,9 @@ class Scorer:
     fitted_on: tuple[str, ...] = ()
     # The same heads fitted without precedents, for an index that has none.
     plain: "Scorer | None" = None
+    # The hash of the precedents file it was fitted with (retrieval/bank.py); None: fitted
+    # without precedents (the plain scorer the package ships).
+    precedents_hash: str | None = None
 
     def without_precedents(self) -> "Scorer":
         return self.plain or self
@@ -90,6 +96,8 @@ class Scorer:
                 "answerable": self.answerable.to_json()}
         if self.plain is not None:
             data["without_precedents"] = self.plain.to_json()
+        if self.precedents_hash is not None:
+            data["precedents_hash"] = self.precedents_hash
         return data
 
 
@@ -100,6 +108,7 @@ def _heads(data: dict, plain: Scorer | None = None) -> Scorer:
         Head.from_json(data["answerable"], ANSWER_FEATURES, "answerable"),
         tuple(data.get("fitted_on", ())),
         plain,
+        data.get("precedents_hash"),
     )
 
 

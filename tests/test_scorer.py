@@ -6,12 +6,17 @@ import json
 import numpy as np
 import pytest
 
+from conftest import CORPUS
+
 from retrieval.evidence import ANSWER_FEATURES, PASSAGE_FEATURES, QUESTION_FEATURES
+from retrieval.bank import load_bank
 from retrieval.scorer import MODEL_FILE, ScorerMismatch, fit_head, load_scorer
 
 
 def test_the_committed_scorer_reads_exactly_the_features_the_code_computes():
-    scorer = load_scorer()
+    # The corpus's scorer, fitted with its bank (retrieval/bank.py); the package ships its plain twin.
+    scorer = load_bank(CORPUS).scorer
+    assert load_scorer(MODEL_FILE).to_json() == scorer.plain.to_json()
     assert scorer.passage.features == PASSAGE_FEATURES
     assert scorer.related.features == QUESTION_FEATURES
     assert scorer.answerable.features == ANSWER_FEATURES
@@ -22,7 +27,7 @@ def test_the_committed_scorer_reads_exactly_the_features_the_code_computes():
 
 
 def test_a_scorer_fitted_for_other_features_is_refused_by_name(tmp_path):
-    data = json.loads(MODEL_FILE.read_text(encoding="utf-8"))
+    data = json.loads((CORPUS / "scorer.json").read_text(encoding="utf-8"))
     data["passage"]["features"] = data["passage"]["features"][:-1]
     path = tmp_path / "scorer.json"
     path.write_text(json.dumps(data), encoding="utf-8")
