@@ -279,6 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--precedents-against-all", action="store_true",
                     help="with --leave-out-article: precedents count against every article (the engine before issue 18)")
     ev.add_argument("--articles", nargs="+", help="with --leave-out-article: only these folds (article ids)")
+    ev.add_argument("--rows", type=Path, help="with --leave-out-article: append each measured question's outcome here (JSONL)")
     ev.add_argument("--mode", choices=("hybrid", "bm25"), default="hybrid", help="bm25 evaluates the fallback")
     ev.add_argument("--fusion", choices=[f.value for f in Fusion], default=DEFAULT_POLICY.fusion.value,
                     help=f"how hybrid combines its scores (default {DEFAULT_POLICY.fusion.value})")

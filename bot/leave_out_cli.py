@@ -45,6 +45,9 @@ def leave_out_article(args: argparse.Namespace, settings: Settings) -> int:
         result = run_fold(index, fold, label_against=not args.precedents_against_all,
                           raw_text=lambda doc_id, index=index: _raw(settings, index, doc_id))
         results.append(result)
+        if args.rows:
+            with open(args.rows, "a", encoding="utf-8") as out:
+                out.writelines(json.dumps(row) + "\n" for row in result.rows)
         print(f"{fold.article}: {json.dumps({k: round(v, 3) for k, v in result.figures().items()})} "
               f"({len(fold.measured)} questions, {time.perf_counter() - started:.0f} s)", file=sys.stderr, flush=True)
     print(f"leave one article out: encoder {args.encoder}, precedents "

@@ -165,6 +165,8 @@ class Scored:
     order: tuple[int, ...] = field(default=())  # candidate positions, in the order shown (`shown_order`)
     answerable: float = 0.0  # P(some candidate answers the question)
     bar: float = 0.0  # what `answerable` must reach to answer
+    # The best candidate is of an article no precedent was labelled against (added since).
+    new_article: bool = False
 
 
 def answer(index: Index, question: str, policy: Policy = DEFAULT_POLICY, *,
@@ -176,11 +178,12 @@ def answer(index: Index, question: str, policy: Policy = DEFAULT_POLICY, *,
 
 
 def answer_many(index: Index, questions: Sequence[str], policy: Policy = DEFAULT_POLICY, *,
-                exclude: Collection[HiddenSpan] = ()) -> list[Answer]:
+                exclude: Collection[HiddenSpan] = (), scored_out: list | None = None) -> list[Answer]:
     """Answer several questions with one forward pass of the model (the bot batches
     simultaneous questions this way). Raises BadQuestion for the first bad one.
 
-    `exclude`: spans never to quote in these answers (one server's hidden passages)."""
+    `exclude`: spans never to quote in these answers (one server's hidden passages).
+    `scored_out`: a list each question's Scored is appended to (for measuring)."""
     started = time.perf_counter()
     texts = [normalise_question(q) for q in questions]
     read = [read_question(index, t, policy) for t in texts]
@@ -192,6 +195,8 @@ def answer_many(index: Index, questions: Sequence[str], policy: Policy = DEFAULT
         analysed, in_story_words = read[n]
         evidence = gather(index, text, analysed, in_story_words, vectors, pieces, n, policy, exclude)
         scored = score(index, evidence, policy)
+        if scored_out is not None:
+            scored_out.append(scored)
         status, reason, checks = check(scored, policy)
         chosen = choose(index, scored, status, policy)
         latency = (encoded - started) + (time.perf_counter() - own_start)
@@ -394,8 +399,11 @@ def score(index: Index, evidence: Evidence, policy: Policy, scorer: Scorer | Non
     answers = scorer.passage.probability(evidence.features) if evidence.candidates else np.zeros(0)
     probable = tuple(int(k) for k in np.argsort(-answers, kind="stable"))
     related = float(scorer.related.probability(evidence.summary)[0])
-    answerable = float(scorer.answerable.probability(answer_features(evidence, answers, probable))[0]) if probable else 0.0
-    return Scored(evidence, answers, related, shown_order(evidence, answers, policy), answerable, policy.min_answer)
+    features = answer_features(evidence, answers, probable) if probable else None
+    answerable = float(scorer.answer_head(features).probability(features)[0]) if probable else 0.0
+    new = features is not None and bool(features[ANSWER_FEATURES.index("top_unlabelled")] > 0.5)
+    bar = policy.min_answer_new if new else policy.min_answer
+    return Scored(evidence, answers, related, shown_order(evidence, answers, policy), answerable, bar, new)
 
 
 def shown_order(evidence: Evidence, answers: np.ndarray, policy: Policy) -> tuple[int, ...]:

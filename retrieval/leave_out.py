@@ -31,8 +31,8 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
-from retrieval.answer import Answer, answer
-from retrieval.evaluation import EvalQuestion, EvalReport, evaluate
+from retrieval.answer import Answer, answer_many
+from retrieval.evaluation import EvalQuestion, EvalReport, evaluate, gold_rank
 from retrieval.index import Index
 from retrieval.policy import DEFAULT_POLICY, Policy
 from retrieval.precedents import Precedent, article_key
@@ -46,6 +46,7 @@ class Fold:
     article: str  # the article left out
     fit: dict[str, list[EvalQuestion]]  # the fitting sets without the questions about it
     measured: tuple[EvalQuestion, ...]  # the measured sets' questions about it
+    sources: tuple[str, ...] = ()  # the set each measured question is from
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,9 @@ class FoldResult:
     report: EvalReport
     answerable: int
     unanswered: int  # story questions about the article that it does not answer
+    # Per measured question: its set, id, category, status, P(answerable), whether the best
+    # candidate was of an article the bank was not labelled against, the rank of its gold.
+    rows: tuple[dict, ...] = ()
 
     @property
     def answered(self) -> float:
@@ -83,8 +87,8 @@ def folds(index: Index, fit: QuestionSets, measured: QuestionSets) -> list[Fold]
     found = []
     for article in index.corpus.articles:
         kept = {source: [q for q in questions if article.id not in about_(q)] for source, questions in fit.items()}
-        asked = tuple(q for questions in measured.values() for q in questions if article.id in about_(q))
-        found.append(Fold(article.id, kept, asked))
+        asked = [(source, q) for source, questions in measured.items() for q in questions if article.id in about_(q)]
+        found.append(Fold(article.id, kept, tuple(q for _, q in asked), tuple(s for s, _ in asked)))
     return found
 
 
@@ -106,12 +110,20 @@ def run_fold(index: Index, fold: Fold, *, policy: Policy = DEFAULT_POLICY, label
     remembering = with_precedents(index, precedents)
     reading = remembering.reading(remembering.memory, scorer)
 
+    scored: list = []
+    answers: list[Answer] = []
+
     def ask(question: str) -> Answer:
-        return answer(reading, question, policy)
+        answers.append(answer_many(reading, [question], policy, scored_out=scored)[0])
+        return answers[-1]
 
     report = evaluate(ask, index.corpus, list(fold.measured), raw_text=raw_text)
+    rows = tuple({"fold": fold.article, "set": source, "id": q.id, "category": q.category, "status": a.status.value,
+                  "answerable": round(s.answerable, 4), "new_article": s.new_article,
+                  "gold_rank": gold_rank(a, q.gold) if q.answerable else None}
+                 for source, q, a, s in zip(fold.sources, fold.measured, answers, scored))
     return FoldResult(fold.article, report, sum(q.category == "answerable" for q in fold.measured),
-                      sum(q.category == "story_unanswered" for q in fold.measured))
+                      sum(q.category == "story_unanswered" for q in fold.measured), rows)
 
 
 def mean_figures(results: Sequence[FoldResult]) -> dict[str, float]:

@@ -87,6 +87,15 @@ class Scorer:
     # The hash of the precedents file it was fitted with (retrieval/bank.py); None: fitted
     # without precedents (the plain scorer the package ships).
     precedents_hash: str | None = None
+    # The `answerable` head for a question whose best candidate is of an article no precedent
+    # was labelled against (retrieval/scorer_fit.py); None: `answerable` reads both.
+    answerable_new: Head | None = None
+
+    def answer_head(self, features: np.ndarray) -> Head:
+        """The head deciding whether some candidate answers, for these answer features."""
+        if self.answerable_new is not None and features[ANSWER_FEATURES.index("top_unlabelled")] > 0.5:
+            return self.answerable_new
+        return self.answerable
 
     def without_precedents(self) -> "Scorer":
         return self.plain or self
@@ -98,6 +107,8 @@ class Scorer:
             data["without_precedents"] = self.plain.to_json()
         if self.precedents_hash is not None:
             data["precedents_hash"] = self.precedents_hash
+        if self.answerable_new is not None:
+            data["answerable_new"] = self.answerable_new.to_json()
         return data
 
 
@@ -109,6 +120,7 @@ def _heads(data: dict, plain: Scorer | None = None) -> Scorer:
         tuple(data.get("fitted_on", ())),
         plain,
         data.get("precedents_hash"),
+        Head.from_json(data["answerable_new"], ANSWER_FEATURES, "answerable_new") if "answerable_new" in data else None,
     )
 
 

@@ -29,6 +29,9 @@ from retrieval.precedents import Precedent, article_key, group_of
 from retrieval.scorer import Scorer, fit_head
 
 _BATCH = 32
+# Rows of each kind needed to fit the answer head for new articles apart (a few dozen
+# questions: fewer and one head for both is steadier).
+_SEPARATE_ROWS = 50
 
 
 def precedents_of(sets: Mapping[str, Sequence[EvalQuestion]]) -> tuple[Precedent, ...]:
@@ -130,11 +133,18 @@ def _fit_heads(index: Index, sets: Mapping[str, Sequence[EvalQuestion]], sources
         order = tuple(int(k) for k in np.argsort(-answers, kind="stable"))
         ax.append(answer_features(evidence, answers, order))
         ay.append(int(answerable))
+    ax, ay = np.array(ax), np.array(ay)
+    # Whether some passage answers is read by its own head when the best candidate is of an
+    # article the bank was not labelled against: there the precedent features are silent, and
+    # one linear head for both cases weighs them as if they had spoken.
+    new = ax[:, ANSWER_FEATURES.index("top_unlabelled")] > 0.5 if len(ax) else np.zeros(0, dtype=bool)
+    separate = min(int(new.sum()), int((~new).sum())) >= _SEPARATE_ROWS and len(set(ay[new])) == 2
     return Scorer(
         passage,
         fit_head(qx, qy, QUESTION_FEATURES, c=REGULARISATION),
-        fit_head(np.array(ax), np.array(ay), ANSWER_FEATURES, c=REGULARISATION),
+        fit_head(ax[~new] if separate else ax, ay[~new] if separate else ay, ANSWER_FEATURES, c=REGULARISATION),
         sources,
+        answerable_new=fit_head(ax[new], ay[new], ANSWER_FEATURES, c=REGULARISATION) if separate else None,
     )
 
 
