@@ -23,7 +23,7 @@ from conftest import CORPUS, ROOT
 pytestmark = pytest.mark.slow
 
 QUESTIONS = [
-    "why did amnesty withdraw the prisoner of conscience status?",
+    "why was the status revoked?",
     "when was the status restored",
     "who is julie verhaar",
     "which hospital in berlin treated navalny",
