@@ -1,8 +1,8 @@
 """Every number of the answer engine still set by hand, with where it came from.
 
 The weights of the evidence are not here: they are fitted (retrieval/scorer.py, the files
-retrieval/scorer.json and retrieval/precedents.jsonl, rebuilt by `storybot fit` on the dev
-sets: README "Quality, measured"). What is here are the bars the fitted probabilities are
+corpus/scorer.json and corpus/precedents.jsonl, rebuilt by `storybot fit` on the dev sets, and
+the package's plain retrieval/scorer.json: README "Quality, measured"). What is here are the bars the fitted probabilities are
 held to, chosen on the held-out sets (tests/data/holdout.jsonl, holdout2.jsonl, blind1.jsonl,
 blind2.jsonl), and the few structural choices of the retrieval itself.
 """

@@ -2,8 +2,9 @@
 
 Three logistic regressions (scikit-learn when fitting; a dot product when answering) over
 the evidence of retrieval/evidence.py, fitted on the dev sets by
-`storybot fit tests/data/dev*.jsonl` (retrieval/scorer_fit.py) and kept in
-retrieval/scorer.json:
+`storybot fit tests/data/dev*.jsonl` (retrieval/scorer_fit.py) and kept in the corpus
+folder with the precedents it read (corpus/scorer.json: retrieval/bank.py; the package ships
+the heads fitted without precedents as retrieval/scorer.json):
 
 - `passage`: does this candidate hold a gold phrase of the question? Negatives are every
   other candidate, and every candidate of questions the articles don't answer, so a good

@@ -47,3 +47,13 @@ def test_a_fitted_head_gives_probabilities_that_follow_the_evidence():
     assert low < 0.1 < 0.9 < high
     assert abs(head.coef[0]) > 5 * abs(head.coef[1])
     assert head.to_json()["features"] == ["signal", "noise"]
+
+
+def test_features_are_placed_by_name_and_a_missing_or_unknown_one_fails():
+    from retrieval.evidence import MisplacedFeature, by_name
+
+    names = ("cosine", "bm25")
+    assert by_name(names, None, {"bm25": 0.5, "cosine": 0.9}).tolist() == [0.9, 0.5]
+    assert by_name(names, 2, {"bm25": [0.1, 0.2], "cosine": 1.0}).tolist() == [[1.0, 0.1], [1.0, 0.2]]
+    with pytest.raises(MisplacedFeature, match=r"missing \['bm25'\], unknown \['bm52'\]"):
+        by_name(names, None, {"cosine": 0.9, "bm52": 0.5})
