@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import glob
 import json
 import sys
@@ -10,7 +9,7 @@ import time
 from pathlib import Path
 
 from retrieval.evaluation import load_questions
-from retrieval.leave_out import FoldResult, folds, mean_figures, run_fold, table
+from retrieval.leave_out import FoldResult, folds, run_fold, table
 
 from bot import engine
 from bot.settings import Settings

@@ -34,14 +34,12 @@ from retrieval.evidence import (
     alignment_pieces,
     content_words,
     kind_held,
-    likeness,
-    precedent_evidence,
-    precedent_passages,
     question_word_set,
     time_match,
     word_coverage,
 )
 from retrieval.fusion import fuse
+from retrieval.precedents import likeness, precedent_evidence, precedent_passages
 from retrieval.index import HiddenSpan, Index, Mode
 from retrieval.names import unknown_names
 from retrieval.outlets import named_outlets

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Collection, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from retrieval.articles import Article
 from retrieval.passage_facts import facts, new_names
-from retrieval.precedents import Memory
 from retrieval.question_analysis import Kind, Question
 from retrieval.tokenize import STOPWORDS, about_the_source, fold, tokenize, words
 
@@ -183,75 +182,6 @@ def time_match(question: Question, article: Article) -> float:
     return 1.0 if any(published.startswith(m) or m.startswith(published) for m in question.months) else -1.0
 
 
-# How many of the most like precedents vote for the passages that answered them: the
-# value of the first trial on the held-out sets (3 and 10 were not tried).
-PRECEDENT_VOTERS = 5
-
-
-@dataclass(frozen=True)
-class PrecedentEvidence:
-    """What the questions the scorer was fitted on say about this one (retrieval/precedents.py)."""
-
-    passages: np.ndarray  # (candidates, 3): precedent, precedent_gap, precedent_vote
-    story: float = 0.0  # like the most like precedent about the story
-    elsewhere: float = 0.0  # like the most like one not about it
-    answered: float = 0.0  # like the most like one the articles answer
-    unanswered: float = 0.0  # like the most like one about the story they don't answer
-    # Per candidate: like the most like one about the story that nothing answered among the
-    # articles it was labelled against, when the candidate's article is one of them.
-    unanswered_near: np.ndarray | None = None
-    unlabelled: np.ndarray | float = 0.0  # per candidate: no precedent was labelled against its article
-
-
-def likeness(memory: Memory | None, vector: np.ndarray | None, text: str, leave_out: str | None = None) -> np.ndarray | None:
-    """How much like each precedent the question is (retrieval/precedents.py), or None when
-    there are none to read (no model, or no precedents). `text`: the question as read."""
-    if memory is None or vector is None or not len(memory.precedents):
-        return None
-    return memory.similarities(vector, text, leave_out)
-
-
-def precedent_passages(memory: Memory | None, sims: np.ndarray | None, hidden: Collection[int] = ()) -> list[int]:
-    """The passages that answered the PRECEDENT_VOTERS most like answered precedents: made
-    candidates even when BM25 and the cosine miss them ("what happened to navalny in court
-    just before amnesty dropped him" is answered by "Days after losing an appeal ...").
-    `hidden`: passages this answer may not quote (one server's hidden passages)."""
-    if memory is None or sims is None:
-        return []
-    answered, _ = memory.answered_without(hidden)
-    ranked = np.argsort(-np.where(answered, sims, -1.0), kind="stable")[:PRECEDENT_VOTERS]
-    voters = [int(j) for j in ranked if answered[j] and sims[j] > 0]
-    return sorted({int(i) for j in voters for i in memory.passages_answering(j) if int(i) not in hidden})
-
-
-def precedent_evidence(memory: Memory | None, sims: np.ndarray | None, candidates: Sequence[int],
-                       hidden: Collection[int] = ()) -> PrecedentEvidence:
-    """`sims`: likeness() of the question, or None: all zero. `hidden`: passages this answer
-    may not quote; a precedent only they answered counts as one the articles don't answer."""
-    if memory is None or sims is None:
-        return PrecedentEvidence(np.zeros((len(candidates), 3)))
-    answered_mask, unanswered_mask = memory.answered_without(hidden)
-
-    def nearest(mask: np.ndarray) -> float:
-        return float(sims[mask].max()) if mask.any() else 0.0
-
-    answered = nearest(answered_mask)
-    rows = np.zeros((len(candidates), 3))
-    near = memory.unanswered_near(sims, unanswered_mask, candidates)
-    if len(candidates):
-        held = memory.held(candidates) & answered_mask[:, None]
-        rows[:, 0] = np.where(held, sims[:, None], 0.0).max(axis=0)
-        rows[:, 1] = rows[:, 0] - answered
-        voters = np.argsort(-np.where(memory.story, sims, -1.0), kind="stable")[:PRECEDENT_VOTERS]
-        # A voter nothing answered votes against a candidate only if it was labelled
-        # against the candidate's article.
-        counted = memory.speaks_of(candidates)[voters] | answered_mask[voters][:, None]
-        weights = sims[voters][:, None] * counted
-        rows[:, 2] = (held[voters] * weights).sum(axis=0) / np.maximum(weights.sum(axis=0), 1e-9)
-    return PrecedentEvidence(rows, nearest(memory.story), nearest(~memory.story), answered, nearest(unanswered_mask), near,
-                             memory.unlabelled(candidates))
-
-
 def question_word_set(text: str) -> frozenset[str]:
     return frozenset(words(text))
 
@@ -267,7 +197,6 @@ __all__ = [
     "kind_held",
     "time_match",
     "question_word_set",
-    "precedent_evidence",
-    "likeness",
-    "precedent_passages",
+    "by_name",
+    "MisplacedFeature",
 ]
