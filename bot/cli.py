@@ -298,9 +298,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     from retrieval.finetune import DELTA_FILE, SEED
 
-    train = sub.add_parser("train", help="fine-tune the encoder on JSONL question sets (writes retrieval/encoder_delta.safetensors)")
+    train = sub.add_parser("train", help="fine-tune the encoder on JSONL question sets (developers: the delta shipped as "
+                                         "retrieval/encoder_delta.safetensors)")
     train.add_argument("files", nargs="+", type=Path, help="the sets, e.g. tests/data/dev*.jsonl")
-    train.add_argument("--out", type=Path, default=DELTA_FILE, help=f"where to write the delta (default {DELTA_FILE})")
+    # No default: the shipped delta is a developer's file in the checkout (retrieval/), never
+    # written into an installed package by accident.
+    train.add_argument("--out", type=Path, required=True, help=f"where to write the delta (the checkout's is {DELTA_FILE.name} "
+                                                                "in retrieval/)")
     train.add_argument("--seed", type=int, default=SEED, help=f"the random seed (default {SEED})")
     train.set_defaults(func=cmd_train)
 
