@@ -168,5 +168,5 @@ HELP_TEXT = (
 
 def help_embed(story: Story = Story()) -> discord.Embed:
     """/help, with the story told as the corpus's story.yaml tells it."""
-    text = HELP_TEXT.replace("{summary}", escape_mentions(escape_markdown(story.summary)))
+    text = HELP_TEXT.replace("{summary}", for_discord(story.summary))
     return discord.Embed(colour=COLOUR, title="What storybot does", description=shorten(text, DESCRIPTION_LIMIT))
