@@ -1,6 +1,7 @@
 """Loading what answers questions: the corpus, the model (or not), and the index."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from pathlib import Path
@@ -12,7 +13,7 @@ from retrieval.embeddings import EmbeddingCache, Encoder, dictionary_words, load
 from retrieval.errors import ModelUnavailable
 from retrieval.hiding import load_hidden
 from retrieval.index import Index, build_index
-from retrieval.precedents import load_precedents
+from retrieval.bank import load_bank
 from retrieval.provenance import unverified_spans
 from retrieval.question_analysis import warm_up
 from retrieval.thesaurus import load_thesaurus
@@ -39,16 +40,18 @@ def load_model(name: str, cache: Path | None = None) -> Encoder | None:
     return encoder
 
 
-def build(settings: Settings, encoder: Encoder | None, *, warm: bool = True) -> Index:
+def build(settings: Settings, encoder: Encoder | None, *, warm: bool = True, precedents=None) -> Index:
     """The index of the corpus as it is on disk now, without the passages moderators hid and
     without any paragraph that is not word for word in its raw file (each logged at ERROR).
-    `warm`: load the question reader's data now (for a process that answers many questions)."""
+    `warm`: load the question reader's data now (for a process that answers many questions).
+    `precedents`: read these rather than the corpus's bank (() for none)."""
     corpus = load_corpus(settings.corpus)
+    bank = load_bank(settings.corpus) if precedents is None else None
     hidden = [entry.span for entry in load_hidden(settings.corpus)]
     thesaurus = load_thesaurus(settings.corpus)
     if warm:
         warm_up()  # the question reader's data, loaded with the index rather than in an answer
-    return build_index(
+    index = build_index(
         corpus,
         encoder=encoder,
         cache=EmbeddingCache(settings.cache / "embeddings"),
@@ -57,8 +60,11 @@ def build(settings: Settings, encoder: Encoder | None, *, warm: bool = True) -> 
         dictionary=dictionary_words(),
         sentences=SentenceStore(settings.cache / "sentences.json"),
         thesaurus=thesaurus,
-        precedents=load_precedents() if encoder is not None else (),
+        precedents=(bank.precedents if bank is not None else precedents) if encoder is not None else (),
     )
+    # The scorer fitted with the corpus's bank; with other precedents (a measurement's), the
+    # caller brings its own.
+    return dataclasses.replace(index, scorer=bank.scorer) if bank is not None else index
 
 
 def load(settings: Settings, *, warm: bool = True) -> Index:
@@ -66,6 +72,7 @@ def load(settings: Settings, *, warm: bool = True) -> Index:
     load_corpus(settings.corpus)
     load_hidden(settings.corpus)
     load_thesaurus(settings.corpus)
+    load_bank(settings.corpus)
     encoder = load_model(settings.model, settings.cache)
     return build(settings, encoder, warm=warm)
 

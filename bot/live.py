@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from retrieval.bank import BANK_FILE, SCORER_FILE
 from retrieval.articles import RAW_FOLDER, VERSIONED_EXTRAS
 from retrieval.embeddings import Encoder
 from retrieval.errors import StorybotError
@@ -47,9 +48,11 @@ class ReloadReport:
 
 
 def corpus_signature(folder: Path) -> tuple:
-    """What changes when an article, its raw file, the hidden list or the thesaurus does
-    (names, sizes, modification times): a raw file deleted or edited is checked again."""
-    files = sorted([*folder.glob("*.md"), *(folder / RAW_FOLDER).glob("*"), *(folder / name for name in VERSIONED_EXTRAS)])
+    """What changes when an article, its raw file, the hidden list, the thesaurus or the bank
+    (`storybot fit`: retrieval/bank.py) does (names, sizes, modification times): a raw file
+    deleted or edited is checked again."""
+    extras = (*VERSIONED_EXTRAS, BANK_FILE, SCORER_FILE)
+    files = sorted([*folder.glob("*.md"), *(folder / RAW_FOLDER).glob("*"), *(folder / name for name in extras)])
     return tuple((str(p.relative_to(folder)), p.stat().st_mtime_ns, p.stat().st_size) for p in files if p.is_file())
 
 

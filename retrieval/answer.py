@@ -24,21 +24,25 @@ from typing import Collection, Sequence
 import numpy as np
 
 from retrieval.checks import NEAREST_LABEL, NO_ANSWER, Check
-from retrieval.checks import evidence_check, kind_check, related_check, request_check, unknown_name_check, word_check
+from retrieval.checks import evidence_check, kind_check, noun_held, premise_check, related_check, request_check
+from retrieval.checks import unknown_name_check, word_check
+from retrieval.reason_words import nameable
+from retrieval.story import Story
 from retrieval.evidence import (
+    ANSWER_FEATURES,
     PASSAGE_FEATURES,
+    QUESTION_FEATURES,
+    by_name,
     QuestionPieces,
     alignment_pieces,
     content_words,
     kind_held,
-    likeness,
-    precedent_evidence,
-    precedent_passages,
     question_word_set,
     time_match,
     word_coverage,
 )
 from retrieval.fusion import fuse
+from retrieval.precedents import likeness, precedent_evidence, precedent_passages
 from retrieval.index import HiddenSpan, Index, Mode
 from retrieval.names import unknown_names
 from retrieval.outlets import named_outlets
@@ -151,6 +155,9 @@ class Evidence:
     absent: int = 0  # content words the articles never use, nor a typo of one
     precedent_answered: float = 0.0  # how much like the most like fitted-on question the articles answer
     precedent_unanswered: float = 0.0  # like the most like one about the story that they don't
+    # Per candidate: the same, among the precedents labelled against the candidate's article
+    # (retrieval/precedents.py): what the `precedent_unanswered` answer feature reads.
+    unanswered_near: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -163,6 +170,8 @@ class Scored:
     order: tuple[int, ...] = field(default=())  # candidate positions, in the order shown (`shown_order`)
     answerable: float = 0.0  # P(some candidate answers the question)
     bar: float = 0.0  # what `answerable` must reach to answer
+    # The best candidate is of an article no precedent was labelled against (added since).
+    new_article: bool = False
 
 
 def answer(index: Index, question: str, policy: Policy = DEFAULT_POLICY, *,
@@ -174,11 +183,12 @@ def answer(index: Index, question: str, policy: Policy = DEFAULT_POLICY, *,
 
 
 def answer_many(index: Index, questions: Sequence[str], policy: Policy = DEFAULT_POLICY, *,
-                exclude: Collection[HiddenSpan] = ()) -> list[Answer]:
+                exclude: Collection[HiddenSpan] = (), scored_out: list | None = None) -> list[Answer]:
     """Answer several questions with one forward pass of the model (the bot batches
     simultaneous questions this way). Raises BadQuestion for the first bad one.
 
-    `exclude`: spans never to quote in these answers (one server's hidden passages)."""
+    `exclude`: spans never to quote in these answers (one server's hidden passages).
+    `scored_out`: a list each question's Scored is appended to (for measuring)."""
     started = time.perf_counter()
     texts = [normalise_question(q) for q in questions]
     read = [read_question(index, t, policy) for t in texts]
@@ -190,7 +200,9 @@ def answer_many(index: Index, questions: Sequence[str], policy: Policy = DEFAULT
         analysed, in_story_words = read[n]
         evidence = gather(index, text, analysed, in_story_words, vectors, pieces, n, policy, exclude)
         scored = score(index, evidence, policy)
-        status, reason, checks = check(scored, policy)
+        if scored_out is not None:
+            scored_out.append(scored)
+        status, reason, checks = check(scored, policy, index)
         chosen = choose(index, scored, status, policy)
         latency = (encoded - started) + (time.perf_counter() - own_start)
         answers.append(
@@ -215,7 +227,7 @@ def read_question(index: Index, text: str, policy: Policy) -> tuple[Question, st
     """What the question asks, and the question in the articles' own words ("restore" ->
     "re-designate"), which is what the model and BM25 read."""
     thesaurus = index.thesaurus if policy.use_thesaurus else Thesaurus()
-    return analyse(text), thesaurus.in_story_words(text)
+    return analyse(text, index.corpus.story), thesaurus.in_story_words(text)
 
 
 # --- 2. encode -----------------------------------------------------------------------------
@@ -282,42 +294,39 @@ def gather(index: Index, text: str, question: Question, read: str, vectors: np.n
     articles = {d: index.article(d) for d in set(doc_ids)}
     timing = {d: time_match(question, a) for d, a in articles.items()}
     neighbours = _neighbours(passages)
-    # One column at a time (PASSAGE_FEATURES's order): a row at a time in Python cost more
-    # than the rest of the step.
-    rows = np.column_stack([
-        cos, aligned, bm25, fused - best, [best_in_article[d] - best for d in doc_ids],
-        coverage.min(axis=0) if len(words) else np.ones(count), coverage.mean(axis=0) if len(words) else np.ones(count),
-        [float(h is True) for h in kinds], [float(h is False) for h in kinds], [timing[d] for d in doc_ids],
-        np.full(count, len(unknown)), np.full(count, sidebar), [p.sentences for p in passages],
-        [max(float(fused[j]) for j in around) - best if around else -1.0 for around in neighbours],
-        [_lead(articles[p.doc_id].body, p.start) for p in passages], precedent.passages,
-    ]) if count else np.zeros((0, len(PASSAGE_FEATURES)))
-    summary = np.array([
-        float(cos.max()) if count else 0.0,
-        float(aligned.max()) if count else 0.0,
-        float(bm25.max()) if count else 0.0,
-        float(coverage.mean(axis=0).max()) if count and len(words) else (1.0 if count else 0.0),
-        sidebar,
-        len(unknown),
-        precedent.story,
-        precedent.elsewhere,
-    ])
+    # One column at a time, each by its name (by_name checks every feature is there once): a
+    # row at a time in Python cost more than the rest of the step.
+    rows = by_name(PASSAGE_FEATURES, count, {
+        "cosine": cos, "alignment": aligned, "bm25": bm25, "gap": fused - best,
+        "article_gap": [best_in_article[d] - best for d in doc_ids],
+        "words_min": coverage.min(axis=0) if len(words) else np.ones(count),
+        "words_mean": coverage.mean(axis=0) if len(words) else np.ones(count),
+        "kind_held": [float(h is True) for h in kinds], "kind_missing": [float(h is False) for h in kinds],
+        "time_match": [timing[d] for d in doc_ids], "unknown_names": np.full(count, len(unknown)),
+        "sidebar": np.full(count, sidebar), "sentences": [p.sentences for p in passages],
+        "neighbour": [max(float(fused[j]) for j in around) - best if around else -1.0 for around in neighbours],
+        "lead": [_lead(articles[p.doc_id].body, p.start) for p in passages],
+        "precedent": precedent.passages[:, 0], "precedent_gap": precedent.passages[:, 1],
+        "precedent_vote": precedent.passages[:, 2], "article_unlabelled": precedent.unlabelled,
+    })
+    summary = by_name(QUESTION_FEATURES, None, {
+        "best_cosine": float(cos.max()) if count else 0.0,
+        "best_alignment": float(aligned.max()) if count else 0.0,
+        "best_bm25": float(bm25.max()) if count else 0.0,
+        "best_words_mean": float(coverage.mean(axis=0).max()) if count and len(words) else (1.0 if count else 0.0),
+        "sidebar": sidebar, "unknown_names": len(unknown),
+        "precedent_story": precedent.story, "precedent_elsewhere": precedent.elsewhere,
+    })
     absent = sum(not known(w.folded) for w in words)
     return Evidence(question, read, tuple(ids), rows, summary, tuple(w.text for w in words), coverage, kinds, unknown,
-                    float(sparse.max()) if len(sparse) else 0.0, absent, precedent.answered, precedent.unanswered)
-
-
-_LOOKUPS: dict[int, tuple[object, object, object]] = {}
+                    float(sparse.max()) if len(sparse) else 0.0, absent, precedent.answered, precedent.unanswered,
+                    precedent.unanswered_near)
 
 
 def _word_lookups(index: Index):
-    """`index.knows` and the typo correction of single words, remembered per index: each
+    """`index.knows` and the typo correction of single words, remembered on the index: each
     runs difflib over the corpus's words, a few milliseconds for a word it does not know."""
-    kept = _LOOKUPS.get(id(index.bm25))
-    if kept is None or kept[0] is not index.bm25:
-        _LOOKUPS.clear()  # one index at a time: a reload replaces it
-        kept = _LOOKUPS[id(index.bm25)] = (index.bm25, lru_cache(maxsize=65536)(index.knows), lru_cache(maxsize=65536)(index.bm25.spell))
-    return kept[1], kept[2]
+    return index.word_lookups
 
 
 def _hidden_answers(index: Index, exclude: Collection[HiddenSpan]) -> frozenset[int]:
@@ -371,26 +380,10 @@ def _piece_similarity(index: Index, pieces: QuestionPieces | None, ids: Sequence
     if not present:
         return result
     rows = np.concatenate([np.arange(*spans[k]) for k in present])
-    similarity = pieces.vectors.astype(np.float32) @ _as_float32(tokens.vectors)[rows].T
+    similarity = pieces.vectors.astype(np.float32) @ index.token_vectors[rows].T
     starts = np.concatenate([[0], np.cumsum([spans[k][1] - spans[k][0] for k in present])[:-1]])
     result[:, present] = np.maximum.reduceat(similarity, starts, axis=1)
     return result
-
-
-_FLOAT32: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-# Token matrices up to this many rows are kept as float32 too (~1.5 KB a row): converting the
-# candidates' float16 rows on every question cost more than the matrix product itself.
-FLOAT32_ROWS = 500_000
-
-
-def _as_float32(vectors: np.ndarray) -> np.ndarray:
-    if len(vectors) > FLOAT32_ROWS:
-        return vectors
-    kept = _FLOAT32.get(id(vectors))
-    if kept is None or kept[0] is not vectors:
-        _FLOAT32.clear()  # one index at a time: a reload replaces it
-        kept = _FLOAT32[id(vectors)] = (vectors, vectors.astype(np.float32))
-    return kept[1]
 
 
 # --- 4. score ------------------------------------------------------------------------------
@@ -404,14 +397,17 @@ def score(index: Index, evidence: Evidence, policy: Policy, scorer: Scorer | Non
         related = 1.0 if evidence.best_sparse >= policy.min_related_bm25 else 0.0
         best = float(answers[order[0]]) if order else 0.0
         return Scored(evidence, answers, related, order, best, policy.min_relevance_bm25)
-    scorer = scorer or load_scorer()
+    scorer = scorer or index.scorer or load_scorer()
     if index.memory is None:
         scorer = scorer.without_precedents()
     answers = scorer.passage.probability(evidence.features) if evidence.candidates else np.zeros(0)
     probable = tuple(int(k) for k in np.argsort(-answers, kind="stable"))
     related = float(scorer.related.probability(evidence.summary)[0])
-    answerable = float(scorer.answerable.probability(answer_features(evidence, answers, probable))[0]) if probable else 0.0
-    return Scored(evidence, answers, related, shown_order(evidence, answers, policy), answerable, policy.min_answer)
+    features = answer_features(evidence, answers, probable) if probable else None
+    answerable = float(scorer.answer_head(features).probability(features)[0]) if probable else 0.0
+    new = features is not None and bool(features[ANSWER_FEATURES.index("top_unlabelled")] > 0.5)
+    bar = policy.min_answer_new if new else policy.min_answer
+    return Scored(evidence, answers, related, shown_order(evidence, answers, policy), answerable, bar, new)
 
 
 def shown_order(evidence: Evidence, answers: np.ndarray, policy: Policy) -> tuple[int, ...]:
@@ -428,37 +424,49 @@ def answer_features(evidence: Evidence, answers: np.ndarray, order: Sequence[int
     top = order[0] if len(order) else None
     row = evidence.features[top] if top is not None else np.zeros(len(PASSAGE_FEATURES))
     kind = evidence.question.kind
-    return np.array([
-        float(answers[order[0]]) if len(order) else 0.0,
-        float(answers[order[1]]) if len(order) > 1 else 0.0,
-        row[PASSAGE_FEATURES.index("words_min")],
-        row[PASSAGE_FEATURES.index("words_mean")],
-        row[PASSAGE_FEATURES.index("kind_missing")],
-        len(evidence.unknown),
-        len(evidence.words),
-        evidence.absent,
-        float(evidence.coverage.max(axis=1).min()) if evidence.coverage.size else 1.0,
-        float(kind is Kind.DATE),
-        float(kind is Kind.NUMBER),
-        float(kind in (Kind.PERSON, Kind.PLACE, Kind.INSTANCE)),
-        float(kind in (Kind.REASON, Kind.DESCRIPTION)),
-        float(kind is Kind.YES_NO),
-        evidence.precedent_answered,
-        evidence.precedent_unanswered,
-    ])
+    return by_name(ANSWER_FEATURES, None, {
+        "p_best": float(answers[order[0]]) if len(order) else 0.0,
+        "p_second": float(answers[order[1]]) if len(order) > 1 else 0.0,
+        "words_min": row[PASSAGE_FEATURES.index("words_min")],
+        "words_mean": row[PASSAGE_FEATURES.index("words_mean")],
+        "kind_missing": row[PASSAGE_FEATURES.index("kind_missing")],
+        "unknown_names": len(evidence.unknown),
+        "content_words": len(evidence.words),
+        "absent_words": evidence.absent,
+        "words_min_any": float(evidence.coverage.max(axis=1).min()) if evidence.coverage.size else 1.0,
+        "asks_date": float(kind is Kind.DATE),
+        "asks_number": float(kind is Kind.NUMBER),
+        "asks_name": float(kind in (Kind.PERSON, Kind.PLACE, Kind.INSTANCE)),
+        "asks_reason": float(kind in (Kind.REASON, Kind.DESCRIPTION)),
+        "asks_yes_no": float(kind is Kind.YES_NO),
+        "precedent_answered": evidence.precedent_answered,
+        # Like the most like story question nothing answered, among those labelled against
+        # the best candidate's article: a new article's passage is not held against.
+        "precedent_unanswered": float(evidence.unanswered_near[top]) if top is not None and evidence.unanswered_near is not None
+        else evidence.precedent_unanswered,
+        "top_unlabelled": row[PASSAGE_FEATURES.index("article_unlabelled")],
+    })
 
 
 # --- 5. check ------------------------------------------------------------------------------
 
-def check(scored: Scored, policy: Policy) -> tuple[Status, str | None, tuple[Check, ...]]:
-    """The status, its reason, and every rule's decision."""
+def check(scored: Scored, policy: Policy, index: Index | None = None) -> tuple[Status, str | None, tuple[Check, ...]]:
+    """The status, its reason, and every rule's decision. `index`: what the reasons and the
+    premise rule read besides the evidence (the story, the thesaurus, the passages shown)."""
     evidence = scored.evidence
-    request = request_check(evidence.question)
+    story = index.corpus.story if index is not None else Story()
+    known = index.known_terms if index is not None else frozenset()
+    request = request_check(evidence.question, story)
     related = related_check(scored.related, policy.min_related)
     weak = evidence_check(scored.answerable, scored.bar)
     near = scored.order[: policy.max_quotes]
-    names = unknown_name_check(evidence.unknown)
-    kind = kind_check(evidence.question, [evidence.kinds[k] for k in near])
+    # A reason names only what the member wrote and a reason may name (retrieval/reason_words.py).
+    names = unknown_name_check([n for n in evidence.unknown if nameable(n, known)])
+    held = [evidence.kinds[k] for k in near]
+    if evidence.question.noun and index is not None:
+        asked_words = question_word_set(evidence.question.text)
+        held = [noun_held(evidence.question.noun, index.passages[evidence.candidates[k]].text, asked_words) for k in near]
+    kind = kind_check(evidence.question, held)
     coverage = [float(evidence.coverage[w, list(near)].max()) if near else 0.0 for w in range(len(evidence.words))]
     # A reason names only words the member wrote (not the thesaurus's "status" for their
     # "label"), and not a month the question is confined to: the articles' dates speak to
@@ -466,17 +474,27 @@ def check(scored: Scored, policy: Policy) -> tuple[Status, str | None, tuple[Che
     asked = question_word_set(evidence.question.text)
     dated = bool(evidence.question.months)
     said = [n for n, w in enumerate(evidence.words)
-            if set(words(w)) <= asked and not (dated and set(words(w)) & calendar_words())]
+            if set(words(w)) <= asked and not (dated and set(words(w)) & calendar_words()) and nameable(w, known)]
     word = word_check([evidence.words[n] for n in said], [coverage[n] for n in said], policy.min_word_similarity)
-    checks = (request, related, weak, names, kind, word)
+    dates_event = index is not None and evidence.question.event is not None and evidence.question.named_months
+    premise = premise_check(evidence.question, _shown(index, scored, policy) if dates_event else ())
+    checks = (request, related, weak, names, kind, word, premise)
     if request.fired:
         return Status.NOT_COVERED, request.reason, checks
     if related.fired or not scored.order:
         return Status.NOT_COVERED, NO_ANSWER, checks
+    if premise.fired:
+        return Status.UNCERTAIN, premise.reason, checks
     if not weak.fired:
         return Status.ANSWERED, None, checks
     explained = next((c for c in (kind, names, word) if c.fired), weak)
     return Status.UNCERTAIN, explained.reason, checks
+
+
+def _shown(index: Index, scored: Scored, policy: Policy) -> list[tuple[str, str | None]]:
+    """(text, article date) of the passages an uncertain answer shows, in order."""
+    shown = choose(index, scored, Status.UNCERTAIN, policy)
+    return [(c.passage.text, index.article(c.passage.doc_id).published) for c in shown]
 
 
 # --- 6. choose -----------------------------------------------------------------------------

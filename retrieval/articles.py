@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import cached_property
 from enum import Enum
@@ -30,6 +30,7 @@ import yaml
 
 from retrieval.errors import CorpusNotFound, MalformedArticle, UnsafeRawPath
 from retrieval.limits import MAX_ARTICLE_BYTES, MAX_PARAGRAPH_CHARS
+from retrieval.story import FILE_NAME as STORY_FILE, Story, load_story
 from retrieval.yaml_text import load_yaml
 
 FIELDS = ("id", "title", "outlet", "author", "published", "url", "kind", "raw", "notes")
@@ -79,6 +80,7 @@ class Article:
 class Corpus:
     articles: tuple[Article, ...]
     version: str  # changes whenever any curated file changes
+    story: Story = Story()  # story.yaml: what the story is, its events (retrieval/story.py)
 
     @cached_property
     def _by_id(self) -> dict[str, Article]:
@@ -210,7 +212,7 @@ def article_files(folder: Path) -> list[Path]:
 
 # Files beside the articles that change what may be quoted or how it is found, so they
 # count in the version (and a running bot reloads when they change).
-VERSIONED_EXTRAS = ("hidden.yaml", "thesaurus.txt")
+VERSIONED_EXTRAS = ("hidden.yaml", "thesaurus.txt", STORY_FILE)
 
 
 def load_corpus(folder: Path | str) -> Corpus:
@@ -235,7 +237,20 @@ def load_corpus(folder: Path | str) -> Corpus:
     for extra in VERSIONED_EXTRAS:
         if (folder / extra).is_file():
             digest.update(extra.encode() + b"\0" + _read(folder / extra))
-    return Corpus(tuple(articles), digest.hexdigest()[:16])
+    story = load_story(folder)
+    if story.dates_before is None:
+        story = replace(story, dates_before=_month_after_latest(articles))
+    return Corpus(tuple(articles), digest.hexdigest()[:16], story)
+
+
+def _month_after_latest(articles: list[Article]) -> date | None:
+    """The first day of the month after the latest article's date: a month a question names
+    without a year is the last such month before it."""
+    dated = sorted(a.published for a in articles if a.published)
+    if not dated:
+        return None
+    year, month = (int(p) for p in (dated[-1] + "-12")[:7].split("-"))
+    return date(year + month // 12, month % 12 + 1, 1)
 
 
 def _read(path: Path) -> bytes:

@@ -11,6 +11,7 @@ from retrieval.errors import MalformedArticle, MalformedThesaurus
 from retrieval.hiding import hidden_problems
 from retrieval.near_duplicates import duplicate_of
 from retrieval.provenance import article_problems
+from retrieval.story import load_story
 from retrieval.thesaurus import load_thesaurus
 
 
@@ -62,6 +63,10 @@ def check_corpus(corpus_folder: Path | str) -> list[Problem]:
         load_thesaurus(folder)
     except MalformedThesaurus as exc:
         problems.append(Problem(str(exc.path), exc.problem, exc.line or None))
+    try:
+        load_story(folder)
+    except MalformedArticle as exc:
+        problems.append(Problem(str(exc.path), exc.problem, exc.line))
     return problems
 
 

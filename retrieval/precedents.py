@@ -19,19 +19,22 @@ the rarest. The sentence vectors alone put
 Measured on the held-out sets (holdout, holdout2, blind1, blind2; README), the product ranked
 better and told answered from unanswered better than either alone.
 
-The memory is written by `storybot fit` beside the fitted weights (retrieval/precedents.jsonl)
+The memory is written by `storybot fit` beside the fitted weights, in the corpus folder
+(corpus/precedents.jsonl and corpus/scorer.json: retrieval/bank.py),
 and embedded with the index, through the same cache as the passages. Which passages answer a
 precedent is decided by its gold phrases against the passages of the corpus as loaded, so a
 new article carrying the same statement is found too, and a hidden passage is not.
 """
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Callable, Collection, Sequence
+from typing import Callable, Collection, Mapping, Sequence
 
 import numpy as np
 from scipy import sparse
@@ -42,7 +45,6 @@ from retrieval.errors import StorybotError
 from retrieval.question_analysis import Kind, kind_of
 from retrieval.tokenize import tokenize
 
-PRECEDENTS_FILE = Path(__file__).with_name("precedents.jsonl")
 CATEGORIES = ("answerable", "story_unanswered", "off_topic", "request")
 
 
@@ -58,9 +60,22 @@ class Precedent:
     # Who wrote it (the set file and the letters of its id): when fitting, a question is
     # never its own evidence, nor are the questions its writer wrote alongside it.
     group: str
+    # The articles it was labelled against, each as (id, content hash: article_key()): "nothing
+    # answered this" was said of those and of no other. Empty: of every article (a bank
+    # written before articles were recorded).
+    against: tuple[tuple[str, str], ...] = ()
 
     def to_json(self) -> dict:
-        return {"question": self.question, "category": self.category, "gold": list(self.gold), "group": self.group}
+        data = {"question": self.question, "category": self.category, "gold": list(self.gold), "group": self.group}
+        if self.against:
+            data["against"] = [list(a) for a in self.against]
+        return data
+
+
+def article_key(article) -> tuple[str, str]:
+    """An article as a precedent records it: its id and a hash of its text, so an article
+    changed since the precedent was labelled is not one it was labelled against."""
+    return article.id, hashlib.sha256(article.body.encode("utf-8")).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -77,6 +92,45 @@ class Memory:
     terms: sparse.csr_matrix  # (precedents, vocabulary): weighted stems, unit rows
     vocabulary: dict[str, int]
     weight: Callable[[str], float]  # a stem's weight: its IDF in the articles
+    # covers[n, d]: precedent n was labelled against article d (passage_articles' numbering):
+    # its "nothing answered this" speaks of that article's passages, and of no other's.
+    covers: np.ndarray | None = None  # (precedents, articles) bool; None: every article
+    passage_articles: np.ndarray | None = None  # (passages,) each passage's article number
+
+    def unanswered_near(self, sims: np.ndarray, unanswered: np.ndarray, passages: Sequence[int]) -> np.ndarray:
+        """For each of these passages, how much like the question is the most like precedent
+        about the story that nothing answered, among those labelled against its article: an
+        article added or changed since a precedent was labelled is not one it says anything of."""
+        near = np.where(unanswered, sims, 0.0)
+        if self.covers is None or not len(passages):
+            return np.full(len(passages), float(near.max()) if len(near) else 0.0)
+        per_article = (near[:, None] * self.covers).max(axis=0) if len(near) else np.zeros(self.covers.shape[1])
+        return per_article[self.passage_articles[list(passages)]]
+
+    def unlabelled(self, passages: Sequence[int]) -> np.ndarray:
+        """1.0 for each of these passages whose article no precedent was labelled against."""
+        if self.covers is None:
+            return np.zeros(len(passages))
+        return (~self.covers.any(axis=0)).astype(float)[self.passage_articles[list(passages)]]
+
+    def forgetting(self, keep: np.ndarray, article: int, passage_articles: np.ndarray, articles: int) -> "Memory":
+        """This memory as it would be had only the precedents `keep` been labelled, and against
+        every article but `article` (passage_articles' numbering): the bank of a corpus to
+        which that article has just been added (retrieval/scorer_fit.py fits on both)."""
+        covers = self.covers if self.covers is not None else np.ones((len(self.precedents), articles), dtype=bool)
+        covers = covers[keep].copy()
+        covers[:, article] = False
+        kept = np.flatnonzero(keep)
+        return dataclasses.replace(
+            self, precedents=tuple(self.precedents[i] for i in kept), vectors=self.vectors[kept], answers=self.answers[kept],
+            story=self.story[kept], answered=self.answered[kept], unanswered=self.unanswered[kept], groups=self.groups[kept],
+            terms=self.terms[kept], covers=covers, passage_articles=passage_articles)
+
+    def speaks_of(self, passages: Sequence[int]) -> np.ndarray:
+        """(precedents, passages) bool: the precedent was labelled against the passage's article."""
+        if self.covers is None:
+            return np.ones((len(self.precedents), len(passages)), dtype=bool)
+        return self.covers[:, self.passage_articles[list(passages)]]
 
     def similarities(self, vector: np.ndarray, text: str, leave_out: str | None = None) -> np.ndarray:
         """How much like each precedent the question is (0-1): the cosine of the sentence
@@ -145,7 +199,7 @@ def write_precedents(path: Path, precedents: Sequence[Precedent]) -> None:
     Path(path).write_text(precedents_text(precedents), encoding="utf-8")
 
 
-def load_precedents(path: Path = PRECEDENTS_FILE) -> tuple[Precedent, ...]:
+def load_precedents(path: Path) -> tuple[Precedent, ...]:
     """The precedents `storybot fit` wrote; none when the file is absent."""
     path = Path(path)
     if not path.exists():
@@ -156,7 +210,9 @@ def load_precedents(path: Path = PRECEDENTS_FILE) -> tuple[Precedent, ...]:
             continue
         try:
             row = json.loads(line)
-            precedent = Precedent(str(row["question"]), str(row["category"]), tuple(str(g) for g in row["gold"]), str(row["group"]))
+            against = tuple((str(i), str(h)) for i, h in row.get("against", ()))
+            precedent = Precedent(str(row["question"]), str(row["category"]), tuple(str(g) for g in row["gold"]), str(row["group"]),
+                                  against)
         except (ValueError, KeyError, TypeError) as exc:
             raise BadPrecedents(f"{path}:{number}: not a precedent ({exc.__class__.__name__}: {exc})") from None
         if precedent.category not in CATEGORIES:
@@ -168,11 +224,14 @@ def load_precedents(path: Path = PRECEDENTS_FILE) -> tuple[Precedent, ...]:
 
 
 def build_memory(precedents: Sequence[Precedent], read: Sequence[str], vectors: np.ndarray, passages: Sequence[Passage],
-                 weight: Callable[[str], float], holding: Callable[[str], np.ndarray]) -> Memory:
+                 weight: Callable[[str], float], holding: Callable[[str], np.ndarray],
+                 articles: Mapping[str, tuple[str, str]] | None = None) -> Memory:
     """`read`: the precedents' questions as answer() reads a question (in the articles'
     words); `vectors`: those embedded; `weight`: a stem's weight (the articles' IDF);
     `holding`: the passages holding a stem (BM25's postings), so a gold phrase is looked for
-    only where its words are, not in every passage of a large corpus."""
+    only where its words are, not in every passage of a large corpus. `articles`: each
+    article id of the corpus with its article_key(), to tell which articles each precedent
+    was labelled against (None: every precedent speaks of every article)."""
     rows, columns = [], []
     for n, precedent in enumerate(precedents):
         for phrase in (g for g in precedent.gold if g.strip()):  # a blank phrase is in every passage
@@ -196,7 +255,96 @@ def build_memory(precedents: Sequence[Precedent], read: Sequence[str], vectors: 
             columns.append(vocabulary.setdefault(t, len(vocabulary)))
             values.append(weight(t) / norm)
     terms = sparse.csr_matrix((values, (rows, columns)), shape=(len(precedents), max(len(vocabulary), 1)))
-    return Memory(tuple(precedents), vectors, answers, story, answered, unanswered, groups, terms, vocabulary, weight)
+    covers, passage_articles = _coverage(precedents, passages, articles)
+    return Memory(tuple(precedents), vectors, answers, story, answered, unanswered, groups, terms, vocabulary, weight,
+                  covers, passage_articles)
+
+
+def _coverage(precedents: Sequence[Precedent], passages: Sequence[Passage],
+              articles: Mapping[str, tuple[str, str]] | None) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Which articles each precedent was labelled against; (None, None) when all were against all."""
+    if articles is None or all(not p.against for p in precedents):
+        return None, None
+    numbers = {doc_id: n for n, doc_id in enumerate(articles)}
+    keys = [articles[d] for d in articles]
+    covers = np.ones((len(precedents), len(numbers)), dtype=bool)
+    for n, precedent in enumerate(precedents):
+        if precedent.against:
+            labelled = set(precedent.against)
+            covers[n] = [key in labelled for key in keys]
+    passage_articles = np.array([numbers[p.doc_id] for p in passages], dtype=np.int64)
+    return covers, passage_articles
+
+
+# --- what the precedents say about a new question (read by retrieval/answer.py's gather) ---
+
+# How many of the most like precedents vote for the passages that answered them: the
+# value of the first trial on the held-out sets (3 and 10 were not tried).
+PRECEDENT_VOTERS = 5
+
+
+@dataclass(frozen=True)
+class PrecedentEvidence:
+    """What the questions the scorer was fitted on say about this one (retrieval/precedents.py)."""
+
+    passages: np.ndarray  # (candidates, 3): precedent, precedent_gap, precedent_vote
+    story: float = 0.0  # like the most like precedent about the story
+    elsewhere: float = 0.0  # like the most like one not about it
+    answered: float = 0.0  # like the most like one the articles answer
+    unanswered: float = 0.0  # like the most like one about the story they don't answer
+    # Per candidate: like the most like one about the story that nothing answered among the
+    # articles it was labelled against, when the candidate's article is one of them.
+    unanswered_near: np.ndarray | None = None
+    unlabelled: np.ndarray | float = 0.0  # per candidate: no precedent was labelled against its article
+
+
+def likeness(memory: Memory | None, vector: np.ndarray | None, text: str, leave_out: str | None = None) -> np.ndarray | None:
+    """How much like each precedent the question is (retrieval/precedents.py), or None when
+    there are none to read (no model, or no precedents). `text`: the question as read."""
+    if memory is None or vector is None or not len(memory.precedents):
+        return None
+    return memory.similarities(vector, text, leave_out)
+
+
+def precedent_passages(memory: Memory | None, sims: np.ndarray | None, hidden: Collection[int] = ()) -> list[int]:
+    """The passages that answered the PRECEDENT_VOTERS most like answered precedents: made
+    candidates even when BM25 and the cosine miss them ("what happened to navalny in court
+    just before amnesty dropped him" is answered by "Days after losing an appeal ...").
+    `hidden`: passages this answer may not quote (one server's hidden passages)."""
+    if memory is None or sims is None:
+        return []
+    answered, _ = memory.answered_without(hidden)
+    ranked = np.argsort(-np.where(answered, sims, -1.0), kind="stable")[:PRECEDENT_VOTERS]
+    voters = [int(j) for j in ranked if answered[j] and sims[j] > 0]
+    return sorted({int(i) for j in voters for i in memory.passages_answering(j) if int(i) not in hidden})
+
+
+def precedent_evidence(memory: Memory | None, sims: np.ndarray | None, candidates: Sequence[int],
+                       hidden: Collection[int] = ()) -> PrecedentEvidence:
+    """`sims`: likeness() of the question, or None: all zero. `hidden`: passages this answer
+    may not quote; a precedent only they answered counts as one the articles don't answer."""
+    if memory is None or sims is None:
+        return PrecedentEvidence(np.zeros((len(candidates), 3)))
+    answered_mask, unanswered_mask = memory.answered_without(hidden)
+
+    def nearest(mask: np.ndarray) -> float:
+        return float(sims[mask].max()) if mask.any() else 0.0
+
+    answered = nearest(answered_mask)
+    rows = np.zeros((len(candidates), 3))
+    near = memory.unanswered_near(sims, unanswered_mask, candidates)
+    if len(candidates):
+        held = memory.held(candidates) & answered_mask[:, None]
+        rows[:, 0] = np.where(held, sims[:, None], 0.0).max(axis=0)
+        rows[:, 1] = rows[:, 0] - answered
+        voters = np.argsort(-np.where(memory.story, sims, -1.0), kind="stable")[:PRECEDENT_VOTERS]
+        # A voter nothing answered votes against a candidate only if it was labelled
+        # against the candidate's article.
+        counted = memory.speaks_of(candidates)[voters] | answered_mask[voters][:, None]
+        weights = sims[voters][:, None] * counted
+        rows[:, 2] = (held[voters] * weights).sum(axis=0) / np.maximum(weights.sum(axis=0), 1e-9)
+    return PrecedentEvidence(rows, nearest(memory.story), nearest(~memory.story), answered, nearest(unanswered_mask), near,
+                             memory.unlabelled(candidates))
 
 
 def _terms(text: str) -> set[str]:
@@ -222,5 +370,6 @@ def _passages_holding(phrase: str, passages: Sequence[Passage], holding: Callabl
     return [i for i in candidates if folded in squash(passages[i].text).casefold()]
 
 
-__all__ = ["Precedent", "Memory", "PRECEDENTS_FILE", "BadPrecedents", "group_of", "precedents_text", "write_precedents",
+__all__ = ["Precedent", "Memory", "article_key", "PrecedentEvidence", "likeness", "precedent_passages", "precedent_evidence",
+           "PRECEDENT_VOTERS", "BadPrecedents", "group_of", "precedents_text", "write_precedents",
            "load_precedents", "build_memory"]

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date, datetime
 from enum import Enum
 from functools import lru_cache
 
-from retrieval.timeline import event_months
+from retrieval.story import Story, StoryEvent
 
 
 class Kind(str, Enum):
@@ -64,6 +65,10 @@ class Question:
     # of the story ("when they restored it"); empty when it names none.
     months: frozenset[str] = frozenset()
     request: Request | None = None
+    # The months (YYYY-MM) or years (YYYY) it names in words, and the story's event it names
+    # (retrieval/story.py): "stripped in May" names May and the withdrawal.
+    named_months: frozenset[str] = frozenset()
+    event: StoryEvent | None = None
 
     @property
     def is_request(self) -> bool:
@@ -120,6 +125,9 @@ _KINDS: tuple[tuple[re.Pattern[str], Kind], ...] = tuple(
         (r"(?:did|does|do|was|were|is|are|has|have|had|can|could|will|would|should|is it true)", Kind.YES_NO),
     )
 )
+# "which hospital", "what prison": a place of a kind the answer must say it is ("The articles
+# don't name a hospital."), unlike "which city", which any place name answers.
+_PLACE_NOUN = re.compile(_LEAD + r"(?:in |at |from )?(?:what|which) (?P<noun>prison|colony|hospital|clinic)\b")
 _WHICH = re.compile(_LEAD + r"(?:in |on |at |for |from |by )?(?:which|what) (?P<words>[a-z][a-z' -]*)")
 # After "what", these words begin a clause ("what did amnesty say"), not a noun asked about.
 _NOT_NOUNS = frozenset(
@@ -138,6 +146,16 @@ def _month_names() -> frozenset[str]:
     return frozenset(name for month in months for name in info[month] if len(name) >= 3)
 
 
+@lru_cache(maxsize=12)
+def names_of_month(number: int) -> frozenset[str]:
+    """How the month `number` (1-12) is written, lower case ("september", "sept", "sep")."""
+    from dateparser.languages.loader import LocaleDataLoader
+
+    info = LocaleDataLoader().get_locale("en").info
+    month = "january february march april may june july august september october november december".split()[number - 1]
+    return frozenset(name.lower() for name in info[month])
+
+
 def request_kind(text: str) -> Request | None:
     """What the message asks of the bot instead of a question about the story, or None."""
     folded = text.lower().translate(_APOSTROPHES).strip()
@@ -153,7 +171,8 @@ def kind_of(text: str) -> tuple[Kind, str | None]:
     folded = re.sub(r"^(?:and|so|ok|also|but|btw)\s+", "", folded)
     for pattern, kind in _KINDS:
         if pattern.search(folded):
-            return kind, None
+            place = _PLACE_NOUN.search(folded) if kind is Kind.PLACE else None
+            return kind, place.group("noun") if place else None
     which = _WHICH.search(folded)
     noun = _noun_asked(which.group("words").split()[:3]) if which else None
     if noun:
@@ -178,18 +197,18 @@ def _noun_asked(words: list[str]) -> str | None:
 
 
 @lru_cache(maxsize=4096)
-def _months_named(text: str) -> frozenset[str]:
-    """Months the question names, as YYYY-MM; a month without a year is in 2021, the story's year."""
+def _months_named(text: str, before: date | None = None) -> frozenset[str]:
+    """Months the question names, as YYYY-MM; a month without a year is the last such month
+    before `before` (the story's `dates_before`: for this story, in 2021)."""
     folded = text.lower().translate(_APOSTROPHES)
     names = _month_names()
     tokens = set(re.findall(r"[a-z]+", folded))
     if not (tokens & names) and not _YEAR.search(folded):
         return frozenset()  # dateparser's search costs ~2 ms; most questions name no date
-    from datetime import datetime
-
     from dateparser.search import search_dates
 
-    found = search_dates(folded, languages=["en"], settings={"RELATIVE_BASE": datetime(2021, 6, 1), "PREFER_DATES_FROM": "past"}) or []
+    base = datetime.combine(before, datetime.min.time()) if before else datetime.now()
+    found = search_dates(folded, languages=["en"], settings={"RELATIVE_BASE": base, "PREFER_DATES_FROM": "past"}) or []
     months = set()
     for phrase, when in found:
         words = set(re.findall(r"[a-z]+", phrase))
@@ -205,16 +224,19 @@ def warm_up() -> None:
     than inside the first answer that names a month or asks "which X"."""
     from retrieval.passage_facts import facts
 
-    _months_named("what happened in May 2021")
+    _months_named("what happened in May 2021", date(2021, 6, 1))
     _noun_asked(["german", "hospital"])
     facts("Amnesty said on Friday, 7 May, that Navalny was one of 2 people.")
 
 
-def analyse(text: str) -> Question:
-    """The question read: request or not, kind of fact asked, months it is confined to."""
+def analyse(text: str, story: Story = Story()) -> Question:
+    """The question read: request or not, kind of fact asked, months it is confined to (named,
+    or by an event of `story`, the corpus's story.yaml)."""
     kind, noun = kind_of(text)
-    months = _months_named(text) or event_months(text)
-    return Question(text=text, kind=kind, noun=noun, months=months, request=request_kind(text))
+    named = _months_named(text, story.dates_before)
+    event = story.event_named(text)
+    months = named or (frozenset({event.month}) if event else frozenset())
+    return Question(text=text, kind=kind, noun=noun, months=months, request=request_kind(text), named_months=named, event=event)
 
 
-__all__ = ["Kind", "Request", "Question", "analyse", "kind_of", "request_kind", "warm_up"]
+__all__ = ["Kind", "Request", "Question", "analyse", "names_of_month", "kind_of", "request_kind", "warm_up"]

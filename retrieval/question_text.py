@@ -19,6 +19,15 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u206
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _SPACES = re.compile(r"\s+")
 _WORD = re.compile(r"\w+")
+# Discord's mentions as the bot receives them (a member, a role, a channel, a custom emoji)
+# and handles typed as text ("@storybot", "@everyone"): who is addressed, never what is asked.
+_MENTION = re.compile(r"<(?:@[!&]?|#)\d+>|<a?:\w+:\d+>|(?<![\w.])@\w+")
+# The bot addressed by name before the question: "storybot, when...", "hey bot what...".
+BOT_NAMES = ("storybot", "story bot", "bot")
+_ADDRESS = re.compile(
+    r"^(?:(?:hey|hi|hello|yo|ok|okay|oi|dear)[\s,]+)?(?:" + "|".join(n.replace(" ", r"\s?") for n in BOT_NAMES) + r")\b[\s,:;!.-]*",
+    re.IGNORECASE,
+)
 
 
 def valid_text(text: str) -> str:
@@ -38,13 +47,22 @@ def word_count(text: str) -> int:
     return len(_WORD.findall(clean_question(text)))
 
 
+def without_address(text: str) -> str:
+    """The question without mentions and without the bot's name before it ("@storybot why...",
+    "storybot, when..."), so neither is read as a word of the question. A message that is
+    nothing but a greeting to the bot ("hey bot") stays as it is: a greeting is answered as one."""
+    text = _SPACES.sub(" ", _MENTION.sub(" ", text)).strip()
+    rest = _ADDRESS.sub("", text, count=1).strip()
+    return rest if _WORD.search(rest) else text
+
+
 def normalise_question(question: str) -> str:
     """The question as it will be searched; BadQuestion when there is nothing to search or too much."""
     if not isinstance(question, str):
         raise BadQuestion(f"the question must be text, not {type(question).__name__}")
     if len(question) > MAX_QUESTION_CHARS:
         raise BadQuestion(f"the question is {len(question):,} characters long; the limit is {MAX_QUESTION_CHARS:,}")
-    text = clean_question(question)
+    text = without_address(clean_question(question))
     if not text:
         raise BadQuestion("the question is empty")
     words = len(_WORD.findall(text))

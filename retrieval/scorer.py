@@ -2,8 +2,9 @@
 
 Three logistic regressions (scikit-learn when fitting; a dot product when answering) over
 the evidence of retrieval/evidence.py, fitted on the dev sets by
-`storybot fit tests/data/dev*.jsonl` (retrieval/scorer_fit.py) and kept in
-retrieval/scorer.json:
+`storybot fit tests/data/dev*.jsonl` (retrieval/scorer_fit.py) and kept in the corpus
+folder with the precedents it read (corpus/scorer.json: retrieval/bank.py; the package ships
+the heads fitted without precedents as retrieval/scorer.json):
 
 - `passage`: does this candidate hold a gold phrase of the question? Negatives are every
   other candidate, and every candidate of questions the articles don't answer, so a good
@@ -34,6 +35,9 @@ import numpy as np
 from retrieval.errors import StorybotError
 from retrieval.evidence import ANSWER_FEATURES, PASSAGE_FEATURES, QUESTION_FEATURES
 
+# The plain scorer (fitted without precedents) shipped with the package, for a corpus without
+# a bank of its own; a corpus's bank and the scorer fitted with it live in its folder
+# (retrieval/bank.py).
 MODEL_FILE = Path(__file__).with_name("scorer.json")
 
 
@@ -81,6 +85,18 @@ class Scorer:
     fitted_on: tuple[str, ...] = ()
     # The same heads fitted without precedents, for an index that has none.
     plain: "Scorer | None" = None
+    # The hash of the precedents file it was fitted with (retrieval/bank.py); None: fitted
+    # without precedents (the plain scorer the package ships).
+    precedents_hash: str | None = None
+    # The `answerable` head for a question whose best candidate is of an article no precedent
+    # was labelled against (retrieval/scorer_fit.py); None: `answerable` reads both.
+    answerable_new: Head | None = None
+
+    def answer_head(self, features: np.ndarray) -> Head:
+        """The head deciding whether some candidate answers, for these answer features."""
+        if self.answerable_new is not None and features[ANSWER_FEATURES.index("top_unlabelled")] > 0.5:
+            return self.answerable_new
+        return self.answerable
 
     def without_precedents(self) -> "Scorer":
         return self.plain or self
@@ -90,6 +106,10 @@ class Scorer:
                 "answerable": self.answerable.to_json()}
         if self.plain is not None:
             data["without_precedents"] = self.plain.to_json()
+        if self.precedents_hash is not None:
+            data["precedents_hash"] = self.precedents_hash
+        if self.answerable_new is not None:
+            data["answerable_new"] = self.answerable_new.to_json()
         return data
 
 
@@ -100,6 +120,8 @@ def _heads(data: dict, plain: Scorer | None = None) -> Scorer:
         Head.from_json(data["answerable"], ANSWER_FEATURES, "answerable"),
         tuple(data.get("fitted_on", ())),
         plain,
+        data.get("precedents_hash"),
+        Head.from_json(data["answerable_new"], ANSWER_FEATURES, "answerable_new") if "answerable_new" in data else None,
     )
 
 

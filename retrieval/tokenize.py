@@ -8,8 +8,11 @@ from functools import lru_cache
 
 import snowballstemmer
 
+from retrieval.chat_words import CHAT_WORDS
+
 # Question words and function words carry no evidence about which passage answers; nor do
-# chat's abbreviations and contractions typed without their apostrophe (words() drops it).
+# contractions typed without their apostrophe (words() drops it); nor chat's slang
+# (retrieval/chat_words.py).
 STOPWORDS = frozenset(
     """a about above after again against all am an and any are as at be because been before
     being below between both but by can could did do does doing down during each few for from
@@ -20,10 +23,9 @@ STOPWORDS = frozenset(
     what when where which while who whom why will with would you your yours yourself
     yourselves also get got tell please ok hey hi bot quick one know say said says whats whos
     did does anyone someone thing things mean means
-    lol lmao pls plz ppl yo u ur idk tbh imo btw rn bc cuz gonna wanna thx omg vs
     isnt wasnt werent arent dont doesnt didnt cant wont wouldnt couldnt shouldnt hasnt havent
     hadnt im ive youre youve theyre theyve theyd hes shes thats theres""".split()
-)
+) | CHAT_WORDS
 
 # Words about where an answer comes from, not what it says: "how old is he according to the
 # articles" asks his age.

@@ -13,7 +13,7 @@ from retrieval.articles import Article, Corpus, format_article, load_corpus
 from retrieval.curation import sidebar_texts
 from retrieval.embeddings import EmbeddingCache, dictionary_words, load_encoder
 from retrieval.index import build_index
-from retrieval.precedents import load_precedents
+from retrieval.bank import load_bank
 from retrieval.thesaurus import load_thesaurus
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,7 +35,9 @@ def encoder():
 
 @pytest.fixture(scope="session")
 def hybrid_index(corpus, encoder):
-    return build_index(
+    """The story's index reading the corpus's bank with the scorer fitted with it (as bot/engine.py builds it)."""
+    bank = load_bank(CORPUS)
+    index = build_index(
         corpus,
         encoder=encoder,
         # The cache `storybot index` fills: a session after the first embeds nothing, reads the
@@ -44,8 +46,9 @@ def hybrid_index(corpus, encoder):
         off_topic=sidebar_texts(corpus, CORPUS),
         dictionary=dictionary_words(),
         thesaurus=load_thesaurus(CORPUS),
-        precedents=load_precedents(),
+        precedents=bank.precedents,
     )
+    return dataclasses.replace(index, scorer=bank.scorer)
 
 
 @pytest.fixture(scope="session")

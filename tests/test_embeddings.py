@@ -1,10 +1,12 @@
 """The embedding cache: a restart embeds nothing, a new article embeds only its passages."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from retrieval.articles import Article, load_corpus
-from retrieval.embeddings import EmbeddingCache, Encoder, load_encoder, resolve_model
+from retrieval.embeddings import BASE_MODEL, EmbeddingCache, Encoder, load_encoder, resolve_model
 from retrieval.index import build_index
 
 from conftest import write_corpus
@@ -58,8 +60,11 @@ def test_a_damaged_cache_file_is_rebuilt(tmp_path, tiny_articles):
     assert build_index(corpus, encoder=encoder, cache=EmbeddingCache(tmp_path / "cache")).embedded == len(seen) > 0
 
 
-def test_the_packaged_model_loads_from_its_package_with_no_network(encoder):
-    assert resolve_model(None).endswith("model")
+def test_the_packaged_model_loads_from_its_package_with_no_network(encoder, tmp_path):
+    assert resolve_model(BASE_MODEL).endswith("model")
+    # The story's tuning is merged into the cache folder given, never into the package.
+    tuned = Path(resolve_model(None, tmp_path / "models"))
+    assert tuned.parent == tmp_path / "models" and tuned.name.startswith("minilm-storybot-")
     vectors = encoder.encode(["prisoner of conscience", "a prisoner of conscience"])
     assert vectors.shape == (2, 384)
     assert float(vectors[0] @ vectors[1]) > 0.8

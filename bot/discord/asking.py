@@ -43,6 +43,9 @@ class Asking(commands.Cog):
     def __init__(self, bot: StoryBot) -> None:
         self.bot = bot
         self.hides: LastGood[frozenset] = LastGood("hidden passages")
+        # /ask says what it is about in the story's own words (the corpus's story.yaml), as loaded
+        # at start-up.
+        self.ask_command.description = bot.service.index.corpus.story.ask_description
 
     async def hidden_in(self, guild_id: int | None) -> frozenset:
         """A server's own hidden passages; a DM gets the operator's global hides only (those are out
@@ -106,7 +109,7 @@ class Asking(commands.Cog):
             log.critical("AUDIT RECORD LOST for %r asked by %s", result.question, interaction.user.id, exc_info=True)
             return None
 
-    @app_commands.command(name="ask", description="Ask about Amnesty and Navalny's 'prisoner of conscience' status; get quotes")
+    @app_commands.command(name="ask", description="Ask about the story; get quotes")  # the story's words: __init__
     @app_commands.describe(question="Your question, e.g. why was the status withdrawn?")
     async def ask_command(self, interaction: discord.Interaction,
                           question: app_commands.Range[str, 1, MAX_QUESTION_CHARS]) -> None:
@@ -114,7 +117,7 @@ class Asking(commands.Cog):
 
     @app_commands.command(name="help", description="What storybot does and doesn't do, and how to report an answer")
     async def help(self, interaction: discord.Interaction) -> None:
-        await interaction.response.send_message(embed=embeds.help_embed(), ephemeral=True)
+        await interaction.response.send_message(embed=embeds.help_embed(self.bot.service.index.corpus.story), ephemeral=True)
 
 
 async def setup(bot: StoryBot) -> None:

@@ -12,6 +12,7 @@ import discord
 from retrieval.answer import Answer, Quote, Status
 from retrieval.timeline import timeline
 from retrieval.articles import Article, Corpus
+from retrieval.story import Story
 
 from bot.inert_text import cut, for_discord
 
@@ -21,6 +22,13 @@ TOTAL_LIMIT = 6000
 ELLIPSIS = "…"
 QUESTION_ECHO_CHARS = 200
 COLOUR = discord.Colour.from_rgb(255, 204, 0)
+# Each outcome its own colour and word, so a member tells them apart at a glance: green for
+# quotes that answer, amber for the nearest passages under a warning, grey for nothing quoted.
+STATUS_LOOKS: dict[Status, tuple[discord.Colour, str]] = {
+    Status.ANSWERED: (discord.Colour.from_rgb(46, 160, 67), "✅ Answered"),
+    Status.UNCERTAIN: (discord.Colour.from_rgb(230, 145, 0), "⚠️ Not clearly answered"),
+    Status.NOT_COVERED: (discord.Colour.from_rgb(128, 134, 142), "⛔ Not in the articles"),
+}
 
 
 def shorten(text: str, limit: int) -> str:
@@ -75,7 +83,9 @@ def _block_quote(text: str, n: int, budget: int) -> str:
 
 
 def answer_embed(result: Answer) -> discord.Embed:
-    embed = discord.Embed(colour=COLOUR, title=shorten("Q: " + safe(result.question), QUESTION_ECHO_CHARS))
+    colour, status = STATUS_LOOKS[result.status]
+    embed = discord.Embed(colour=colour, title=shorten("Q: " + safe(result.question), QUESTION_ECHO_CHARS))
+    embed.set_author(name=status)
     if result.status is Status.NOT_COVERED:
         embed.description = shorten(safe(result.message), DESCRIPTION_LIMIT)
         embed.set_footer(text="storybot quotes the articles and never writes its own answer · not covered")
@@ -126,8 +136,7 @@ def timeline_lines(corpus: Corpus) -> list[str]:
 
 
 HELP_TEXT = (
-    "**storybot** answers questions about one story: Amnesty International calling Alexei Navalny a "
-    "\"prisoner of conscience\" (January 2021), taking the label back (February) and giving it back (May). "
+    "**storybot** answers questions about one story: {summary} "
     "It answers by **quoting news articles word for word**, with the outlet, title, date and link.\n\n"
     "**What you can do**\n"
     "• `/ask` — ask in your own words; you get the quoted passages that answer it; when none clearly does, "
@@ -145,5 +154,7 @@ HELP_TEXT = (
 )
 
 
-def help_embed() -> discord.Embed:
-    return discord.Embed(colour=COLOUR, title="What storybot does", description=HELP_TEXT)
+def help_embed(story: Story = Story()) -> discord.Embed:
+    """/help, with the story told as the corpus's story.yaml tells it."""
+    text = HELP_TEXT.replace("{summary}", for_discord(story.summary))
+    return discord.Embed(colour=COLOUR, title="What storybot does", description=shorten(text, DESCRIPTION_LIMIT))
