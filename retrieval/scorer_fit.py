@@ -18,7 +18,9 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from retrieval.answer import answer_features, encode, gather, normalise_question, read_question
+from retrieval.answer import normalise_question
+from retrieval.deciding import answer_features
+from retrieval.gathering import encode, gather, read_question
 from retrieval.evaluation import EvalQuestion, holds_gold
 from retrieval.evidence import ANSWER_FEATURES, PASSAGE_FEATURES, QUESTION_FEATURES
 from retrieval.errors import ModelUnavailable

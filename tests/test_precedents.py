@@ -7,7 +7,8 @@ import shutil
 import numpy as np
 import pytest
 
-from retrieval.answer import Status, answer, encode, gather, normalise_question, read_question
+from retrieval.answer import Status, answer, normalise_question
+from retrieval.gathering import encode, gather, read_question
 from retrieval.articles import Article, load_corpus
 from retrieval.bank import load_bank
 from retrieval.embeddings import EmbeddingCache
