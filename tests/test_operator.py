@@ -94,7 +94,12 @@ def test_logs_carry_time_level_and_logger_name_and_no_voice_warnings(caplog):
     with caplog.at_level(logging.WARNING, logger="discord"):
         from bot.discord_client import StoryBot
 
-        StoryBot(service=None, store=None, reloader=type("R", (), {"settings": type("S", (), {"corpus": DATA})()})())
+        from types import SimpleNamespace
+        from retrieval.story import Story
+
+        # The /ask command's description is the corpus's story (story.yaml): the bot needs an index's story.
+        service = SimpleNamespace(index=SimpleNamespace(corpus=SimpleNamespace(story=Story())))
+        StoryBot(service=service, store=None, reloader=type("R", (), {"settings": type("S", (), {"corpus": DATA})()})())
     assert not [r for r in caplog.records if "voice" in r.getMessage()]
 
 
