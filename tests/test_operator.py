@@ -94,6 +94,7 @@ def test_logs_carry_time_level_and_logger_name_and_no_voice_warnings(caplog):
     with caplog.at_level(logging.WARNING, logger="discord"):
         from bot.discord.bot import StoryBot
 
+        # Made only: the features (and /ask's description from the corpus's story) load in setup_hook.
         StoryBot(service=None, store=None, reloader=None)
     assert not [r for r in caplog.records if "voice" in r.getMessage()]
 
