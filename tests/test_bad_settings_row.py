@@ -14,7 +14,11 @@ from bot_world import ADMIN, GUILD_A, bot_world
 from store_backends import postgres_server, postgres_url, store_location  # noqa: F401 - the fixtures
 
 BAD_ROWS = [("public_channels", "oops"), ("public_channels", '{"not": "a list"}'), ("cooldown_seconds", "abc"),
-            ("mod_log_channel", "not-an-id")]
+            ("mod_log_channel", "not-an-id"),
+            # json's decoder recurses: a list nested this deep raised RecursionError, not ValueError.
+            pytest.param("public_channels", "[" * 100_000 + "]" * 100_000, id="public_channels-nested"),
+            # str.isdigit() takes other scripts' digits; Discord ids are ASCII.
+            ("mod_log_channel", "\u0663\u0660\u0660\u0660")]
 
 
 async def corrupt(location: str, column: str, value: str) -> None:

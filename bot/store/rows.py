@@ -120,7 +120,7 @@ def guild_settings(row: Row, guild_id: str) -> GuildSettings:
     try:
         try:
             channels = json.loads(row["public_channels"])
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, RecursionError):  # RecursionError: a list nested thousands deep
             channels = None
         if not isinstance(channels, list):
             raise BadGuildSetting("public_channels", row["public_channels"], "a JSON list of channel ids")

@@ -150,7 +150,7 @@ def _snowflake(name: str, value: object) -> str:
     from bot.store.errors import BadGuildSetting
 
     text = str(value).strip()
-    if isinstance(value, bool) or not text.isdigit() or not 0 < int(text) < 2**64:
+    if isinstance(value, bool) or not (text.isascii() and text.isdigit()) or not 0 < int(text) < 2**64:
         raise BadGuildSetting(name, value, "a Discord id (digits)")
     return text
 
