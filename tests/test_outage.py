@@ -13,7 +13,7 @@ import pytest
 from bot.discord import server_settings as discord_settings
 from bot.audit_store import Scope
 from bot.discord.replies import LOG_UNAVAILABLE
-from bot_world import GUILD_A, MODERATOR, bot_world
+from bot_world import ADMIN, GUILD_A, MODERATOR, bot_world
 from store_backends import postgres_server, postgres_stopped, postgres_url  # noqa: F401 - the fixtures
 
 QUESTION = "why did amnesty withdraw navalny's prisoner of conscience status"
@@ -92,3 +92,29 @@ async def test_answers_go_on_through_an_outage_and_are_recorded_when_the_store_r
             await asyncio.sleep(0.1)
         [late] = await recorded()
         assert late.question == QUESTION and late.quotes
+
+
+@pytest.mark.asyncio
+async def test_a_restarted_bot_quotes_nothing_where_it_cannot_read_the_servers_hides(bm25_index, tmp_path, postgres_url,
+                                                                                      postgres_server):
+    """A quote hidden for a legal request stays hidden through a restart followed by an outage: with
+    no read of that server's hides since the start there is no last good read to stand in, so the
+    bot says why it quotes nothing; a manager's /settings says the log is unavailable instead of
+    showing the outage's placeholder as the server's settings."""
+    (tmp_path / "before").mkdir()
+    (tmp_path / "after").mkdir()
+    async with bot_world(bm25_index, tmp_path / "before", postgres_url) as world:
+        await world.ask(QUESTION, user_id=21)
+        [entry] = await world.store.recent(Scope.guild(GUILD_A), 1)
+        hidden = entry.quotes[0].text
+        await world.command("audit hide", {"id": entry.id, "quote_number": 1, "reason": "legal request"},
+                            permissions=MODERATOR)
+    async with bot_world(bm25_index, tmp_path / "after", postgres_url) as world:
+        async with postgres_down(postgres_server):
+            body, _ = await world.ask(QUESTION, user_id=23)
+            assert hidden[:60] not in str(body)
+            assert "cannot check which passages this server hid" in body["content"] and not body.get("embeds")
+            assert LOG_UNAVAILABLE in await world.command("settings show", permissions=ADMIN)
+            assert LOG_UNAVAILABLE in await world.command("settings cooldown", {"seconds": 5.0}, permissions=ADMIN)
+            dm, _ = await world.ask(QUESTION, user_id=26, dm=True)
+            assert dm.get("embeds"), dm  # a DM has no server's hides to read: answered

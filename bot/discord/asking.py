@@ -39,6 +39,11 @@ def asker_of(interaction: discord.Interaction, source: str = "slash", message: d
     )
 
 
+# The store is down and this server's hidden passages were never read since the start.
+HIDES_UNKNOWN = ("storybot's log is unavailable right now and it cannot check which passages this server hid, "
+                 "so it quotes nothing here until it can; try again in a minute.")
+
+
 class Asking(commands.Cog):
     def __init__(self, bot: StoryBot) -> None:
         self.bot = bot
@@ -47,13 +52,15 @@ class Asking(commands.Cog):
         # at start-up.
         self.ask_command.description = bot.service.index.corpus.story.ask_description
 
-    async def hidden_in(self, guild_id: int | None) -> frozenset:
+    async def hidden_in(self, guild_id: int | None) -> frozenset | None:
         """A server's own hidden passages; a DM gets the operator's global hides only (those are out
-        of the index already). With the store unreadable, the last good read: answers never wait."""
+        of the index already). With the store unreadable, the last good read: answers never wait.
+        None when the store cannot be read and this server's hides never were since the start: a
+        passage hidden for a legal request must not come back because the store is down."""
         if guild_id is None:
             return frozenset()
         guild = str(guild_id)
-        return (await self.hides.read(guild, lambda: self.bot.store.hidden_spans(guild), frozenset())).value
+        return (await self.hides.read(guild, lambda: self.bot.store.hidden_spans(guild), None)).value
 
     async def ask(self, interaction: discord.Interaction, question: str, *, message: discord.Message | None = None,
                   note: str | None = None) -> None:
@@ -82,7 +89,12 @@ class Asking(commands.Cog):
         else:  # the follow-up replaces the private "thinking...", so the answer is private too
             await defer_private(interaction)
         async with self.bot.in_flight.answering():
-            result = await self.bot.service.ask(question, await self.hidden_in(interaction.guild_id))
+            hidden = await self.hidden_in(interaction.guild_id)
+            if hidden is None:
+                self.bot.cooldown.forget(interaction.guild_id, interaction.user.id)
+                await interaction.followup.send(HIDES_UNKNOWN, ephemeral=True)
+                return
+            result = await self.bot.service.ask(question, hidden)
             audit_id = await self._record(interaction, result, asker_of(interaction, "message" if message else "slash", message))
             feedback = self.bot.feature(Feedback)
             view = feedback.view(audit_id) if audit_id is not None and feedback else discord.utils.MISSING

@@ -36,6 +36,10 @@ class Cooldown:
         if now - self._pruned >= PRUNE_SECONDS:
             self.prune(now)
 
+    def forget(self, guild_id: int | None, user_id: int) -> None:
+        """A question that got no answer does not count against the member."""
+        self._last.pop((guild_id, user_id), None)
+
     def prune(self, now: float) -> None:
         longest = max(self.seconds, MAX_COOLDOWN_SECONDS)
         self._last = {key: last for key, last in self._last.items() if now - last < longest}

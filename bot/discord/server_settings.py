@@ -63,6 +63,15 @@ class ServerSettings:
             return cached[1]
         return (await self._cache.read(key, lambda: self.store.guild_settings(key), PRIVATE_EVERYWHERE)).value
 
+    async def fresh(self, guild_id: int) -> GuildSettings:
+        """The settings read from the store now, for a manager who views or changes them: never the
+        last good read or the outage's placeholder shown as if it were the server's (AuditError,
+        answered "the log is unavailable", when the store cannot be read)."""
+        key = str(guild_id)
+        settings = await self.store.guild_settings(key)
+        self._cache.remember(key, settings)
+        return settings
+
     async def before_acknowledging(self, guild_id: int | None, within: float = ACK_BUDGET) -> GuildSettings | None:
         """The settings, for a handler that must still acknowledge within Discord's 3 seconds: if the
         store is slow (a busy SQLite file retries writes for up to 3.3 s), the last known settings,
@@ -140,8 +149,7 @@ class Settings(commands.GroupCog, group_name="settings",
         return True
 
     async def _change(self, interaction: discord.Interaction, done: str, **changes) -> None:
-        current = await self.servers.get(interaction.guild_id)
-        assert current is not None  # guild-only group
+        current = await self.servers.fresh(interaction.guild_id)
         try:
             saved = await self.servers.save(interaction.guild_id, dataclasses.replace(current, **changes), interaction.user)
         except BadGuildSetting as exc:
@@ -159,8 +167,7 @@ class Settings(commands.GroupCog, group_name="settings",
 
     @app_commands.command(name="show", description="This server's storybot settings")
     async def show(self, interaction: discord.Interaction) -> None:
-        settings = await self.servers.get(interaction.guild_id)
-        assert settings is not None
+        settings = await self.servers.fresh(interaction.guild_id)
         embed = discord.Embed(colour=embeds.COLOUR, title="storybot settings for this server",
                               description=settings_text(settings, self.servers.default_cooldown))
         await reply(interaction, embed=embed)
