@@ -39,6 +39,25 @@ GENERIC_WORDS = frozenset(
 
 @lru_cache(maxsize=1)
 def _function_words() -> frozenset[str]:
+    # The list is one literal in scikit-learn's _stop_words.py; importing it the documented way
+    # imports scikit-learn (0.9 s, most of a one-question `storybot ask`), so the file is read
+    # as data (literal_eval, never executed), and imported only if its layout ever changes.
+    import ast
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("sklearn")  # finds the package without running its __init__
+    if spec is not None and spec.submodule_search_locations:
+        source = Path(spec.submodule_search_locations[0]) / "feature_extraction" / "_stop_words.py"
+        try:
+            tree = ast.parse(source.read_text(encoding="utf-8"))
+            [assign] = [n for n in tree.body if isinstance(n, ast.Assign)
+                        and [getattr(t, "id", None) for t in n.targets] == ["ENGLISH_STOP_WORDS"]]
+            call = assign.value
+            if isinstance(call, ast.Call) and getattr(call.func, "id", None) == "frozenset" and len(call.args) == 1:
+                return frozenset(ast.literal_eval(call.args[0]))
+        except (OSError, SyntaxError, ValueError):
+            pass
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
     return frozenset(ENGLISH_STOP_WORDS)

@@ -144,3 +144,12 @@ def test_the_kind_missing_reason_is_grammatical(noun, said):
 
     check = kind_check(Question(f"which {noun} was it", Kind.INSTANCE, noun), [False, False])
     assert check.fired and check.reason == f"The articles don't name {said}."
+
+
+def test_the_function_words_are_scikit_learns_list_read_without_importing_it():
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    from retrieval.reason_words import _function_words
+
+    _function_words.cache_clear()
+    assert _function_words() == frozenset(ENGLISH_STOP_WORDS)
