@@ -107,7 +107,7 @@ class SQLiteStore(Store):
         except sqlite3.Error as exc:
             raise AuditUnavailable(path, _reason(exc, path)) from None
         try:
-            await _prepare(db, path, busy_timeout)
+            await _prepare_patiently(db, path, busy_timeout, backoff)
         except BaseException as exc:
             with contextlib.suppress(sqlite3.Error):
                 await db.close()
@@ -164,6 +164,27 @@ class SQLiteStore(Store):
     async def _writing(self) -> AsyncIterator[_Connection]:
         async with self._lock:
             yield _Connection(self._connected())
+
+
+# How long opening waits for other processes holding the file's lock (another process migrating
+# a new file, a checkpoint, eight `storybot corpus hide` started at once on a loaded machine):
+# opening happens once a process, so it may wait longer than a write an answer waits on.
+OPEN_PATIENCE_SECONDS = 15.0
+
+
+async def _prepare_patiently(db: aiosqlite.Connection, path: Path, busy_timeout: float, backoff: float) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + OPEN_PATIENCE_SECONDS
+    pause = backoff
+    while True:
+        try:
+            await _prepare(db, path, busy_timeout)
+            return
+        except sqlite3.Error as exc:
+            if not _is_busy(exc) or loop.time() + pause > deadline:
+                raise
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 1.0)
 
 
 async def _prepare(db: aiosqlite.Connection, path: Path, busy_timeout: float) -> None:
