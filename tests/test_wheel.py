@@ -61,7 +61,9 @@ def installed(wheel, tmp_path_factory) -> Path:
 
 
 def _answers(python: Path, workdir: Path) -> list[dict]:
-    env = {**os.environ, "STORYBOT_CORPUS": str(workdir / "corpus"), "STORYBOT_CACHE": str(workdir / "cache"),
+    # The checkout's cache (the exported model, the vectors, keyed by what they were made from),
+    # shared as every test shares it: the copies' corpora are the same text, the answers are what differs.
+    env = {**os.environ, "STORYBOT_CORPUS": str(workdir / "corpus"), "STORYBOT_CACHE": str(CORPUS / ".cache"),
            "STORYBOT_DB": str(workdir / "audit.db")}
     env.pop("PYTHONPATH", None)
     done = subprocess.run([str(python), "-m", "bot", "ask", "--json", "--no-audit", "-"], input="\n".join(QUESTIONS) + "\n",
