@@ -54,6 +54,12 @@ def weights_hash(model_dir: Path, cache: Path | None) -> str:
     """The hash of the model's weight files (16 hex digits), recomputed only when one of them
     changed size or modification time since it was kept in `cache`."""
     files = weight_files(model_dir)
+    return remembered_hash(str(model_dir.resolve()), files, cache, lambda: _hashed(files))
+
+
+def remembered_hash(key: str, files: list[Path], cache: Path | None, compute: Callable[[], str]) -> str:
+    """`compute()`, a hash of `files`, kept under `key` in `cache` with each file's size and
+    modification time, and read back while none of them changed."""
     signature = _signature(files)
     record = cache / HASHES_FILE if cache is not None else None
     kept: dict = {}
@@ -62,13 +68,13 @@ def weights_hash(model_dir: Path, cache: Path | None) -> str:
             kept = json.loads(record.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             kept = {}  # a damaged record is recomputed, never trusted
-    entry = kept.get(str(model_dir.resolve())) if isinstance(kept, dict) else None
+    entry = kept.get(key) if isinstance(kept, dict) else None
     if isinstance(entry, dict) and entry.get("files") == signature and isinstance(entry.get("hash"), str):
         return entry["hash"]
-    found = _hashed(files)
+    found = compute()
     if record is not None:
         kept = kept if isinstance(kept, dict) else {}
-        kept[str(model_dir.resolve())] = {"files": signature, "hash": found}
+        kept[key] = {"files": signature, "hash": found}
         _write_atomically(record, json.dumps(kept, indent=1))
     return found
 

@@ -51,3 +51,18 @@ def test_the_shipped_delta_records_how_it_was_trained_and_fits_the_installed_bas
     assert meta["seed"] == 18 and meta["epochs"] == 1 and meta["pairs"] > 500
     assert DELTA_FILE.stat().st_size <= 25_000_000
     assert all(key.startswith("encoder.layer.") for key in load_file(str(DELTA_FILE)))
+
+
+def test_a_start_after_the_merge_reads_the_files_hashes_instead_of_hashing_110_mb(tmp_path, monkeypatch):
+    from retrieval import finetune
+
+    base = resolve_model(BASE_MODEL)
+    delta = tmp_path / "delta.safetensors"
+    meta = {"base": file_hash(f"{base}/{WEIGHTS}")[:16], "scales": {KEY: 0.001}}
+    save_file({KEY: np.full(384, 2.0, dtype=np.float16)}, str(delta), metadata={"storybot": json.dumps(meta)})
+    merged = tuned_model(delta, tmp_path / "models")
+    hashed = []
+    monkeypatch.setattr(finetune, "file_hash", lambda path: hashed.append(path) or file_hash(path))
+    assert tuned_model(delta, tmp_path / "models") == merged and hashed == []
+    save_file({KEY: np.full(384, 3.0, dtype=np.float16)}, str(delta), metadata={"storybot": json.dumps(meta)})
+    assert tuned_model(delta, tmp_path / "models") != merged and hashed == [delta]  # changed: hashed again
