@@ -149,6 +149,7 @@ class Settings(commands.GroupCog, group_name="settings",
         return True
 
     async def _change(self, interaction: discord.Interaction, done: str, **changes) -> None:
+        await defer_private(interaction)  # the read and the save may wait on a busy store: acknowledged first
         current = await self.servers.fresh(interaction.guild_id)
         try:
             saved = await self.servers.save(interaction.guild_id, dataclasses.replace(current, **changes), interaction.user)
@@ -167,6 +168,7 @@ class Settings(commands.GroupCog, group_name="settings",
 
     @app_commands.command(name="show", description="This server's storybot settings")
     async def show(self, interaction: discord.Interaction) -> None:
+        await defer_private(interaction)
         settings = await self.servers.fresh(interaction.guild_id)
         embed = discord.Embed(colour=embeds.COLOUR, title="storybot settings for this server",
                               description=settings_text(settings, self.servers.default_cooldown))
