@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.audit_store import Scope
-from bot.discord.find_sources import claim_from
+from bot.discord.find_sources import CHARACTER, SENTENCE, WORD, claim_from, cut_note
 from bot_world import GUILD_A, GUILD_B, bot_world
 from retrieval.limits import MAX_QUESTION_CHARS, MAX_QUESTION_WORDS
 from retrieval.question_text import normalise_question, word_count
@@ -18,14 +18,16 @@ THIRD = "Critics said the decision played into the hands of the Kremlin and its 
 SENTENCES = [FIRST, SECOND, THIRD]
 
 
-@pytest.mark.parametrize("text, expected", [
-    (" ".join(SENTENCES * 2), f"{FIRST} {SECOND}"),  # 84 words: the first two sentences fit in 40
-    (" ".join(SENTENCES * 12), f"{FIRST} {SECOND}"),  # ~2,100 characters
-    ("word " * 60 + "end.", " ".join(["word"] * MAX_QUESTION_WORDS)),  # one endless sentence: cut at a word
+@pytest.mark.parametrize("text, expected, where, said", [
+    (" ".join(SENTENCES * 2), f"{FIRST} {SECOND}", SENTENCE, "up to a sentence end"),  # 84 words: two sentences fit in 40
+    (" ".join(SENTENCES * 12), f"{FIRST} {SECOND}", SENTENCE, "up to a sentence end"),  # ~2,100 characters
+    ("word " * 60 + "end.", " ".join(["word"] * MAX_QUESTION_WORDS), WORD, "up to a word's end"),  # one endless sentence
+    ("x" * 3000, "x" * MAX_QUESTION_CHARS, CHARACTER, "inside its first word"),  # one endless word
 ])
-def test_a_long_message_is_cut_to_both_question_limits_at_a_sentence_end(text, expected):
+def test_a_long_message_is_cut_to_both_question_limits_and_the_asker_is_told_where(text, expected, where, said):
     claim = claim_from(text)
-    assert claim.question == expected and claim.cut
+    assert claim.question == expected and claim.cut and claim.cut_at == where
+    assert said in cut_note(claim) and "sentence end" not in cut_note(claim).replace(said, "")
     assert word_count(claim.question) <= MAX_QUESTION_WORDS and len(claim.question) <= MAX_QUESTION_CHARS
     assert normalise_question(claim.question)  # the engine takes it
     assert claim_from(FIRST) == type(claim)(FIRST, False)

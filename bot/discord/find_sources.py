@@ -40,12 +40,20 @@ def _segmenter():
     return pysbd.Segmenter(language="en", clean=False)
 
 
+# Where a long message was cut, as the asker is told it.
+SENTENCE, WORD, CHARACTER = "sentence", "word", "character"
+_CUT_AT = {SENTENCE: "up to a sentence end", WORD: "up to a word's end (its first sentence alone is too long)",
+           CHARACTER: "cut inside its first word, which alone is too long"}
+
+
 @dataclass(frozen=True)
 class Claim:
-    """A message's text as the question asked, and whether it had to be cut to the question limit."""
+    """A message's text as the question asked, and whether (and where: SENTENCE, WORD or
+    CHARACTER) it had to be cut to the question limit."""
 
     question: str
     cut: bool
+    cut_at: str | None = None
 
 
 def _words_of(text: str) -> str:
@@ -63,32 +71,36 @@ def _longest_start(pieces: list[str], fits: Callable[[str], bool]) -> str:
     return kept
 
 
-def _first_that_fits(words: str, fits: Callable[[str], bool]) -> str:
+def _first_that_fits(words: str, fits: Callable[[str], bool]) -> tuple[str, str | None]:
     """The first sentences of `words` that fit together; when the first sentence alone does not,
-    its first words that do (one endless word: its first characters that do)."""
+    its first words that do (one endless word: its first characters that do); and where it was
+    cut (None: not at all)."""
     if fits(words):
-        return words
-    kept = _longest_start(_segmenter().segment(words), fits) or _longest_start(words.split(" "), fits)
+        return words, None
+    kept = _longest_start(_segmenter().segment(words), fits)
     if kept:
-        return kept
+        return kept, SENTENCE
+    kept = _longest_start(words.split(" "), fits)
+    if kept:
+        return kept, WORD
     first = words.split(" ", 1)[0]
     while first and not fits(first):
         first = first[:-1]
-    return first
+    return first, CHARACTER
 
 
 def question_from(text: str, limit: int = MAX_QUESTION_CHARS) -> str:
     """The message's words as a question: markup dropped, and a long message cut to `limit`
     characters at the end of a sentence (at a word when the first sentence alone is longer)."""
-    return _first_that_fits(_words_of(text), lambda candidate: len(candidate) <= limit)
+    return _first_that_fits(_words_of(text), lambda candidate: len(candidate) <= limit)[0]
 
 
 def claim_from(text: str, *, chars: int = MAX_QUESTION_CHARS, words: int = MAX_QUESTION_WORDS) -> Claim:
     """The message as a question within both question limits (retrieval/limits.py: characters and
     words), cut at a sentence end as `question_from` cuts, and whether it was cut."""
     whole = _words_of(text)
-    question = _first_that_fits(whole, lambda candidate: len(candidate) <= chars and word_count(candidate) <= words)
-    return Claim(question, question != whole)
+    question, cut_at = _first_that_fits(whole, lambda candidate: len(candidate) <= chars and word_count(candidate) <= words)
+    return Claim(question, cut_at is not None, cut_at)
 
 
 def cut_note(claim: Claim) -> str | None:
@@ -96,7 +108,7 @@ def cut_note(claim: Claim) -> str | None:
     if not claim.cut:
         return None
     return (f"That message is longer than a question may be ({MAX_QUESTION_WORDS} words, {MAX_QUESTION_CHARS:,} "
-            f"characters), so I looked up its first {word_count(claim.question)} words, up to a sentence end.")
+            f"characters), so I looked up its first {word_count(claim.question)} words, {_CUT_AT[claim.cut_at]}.")
 
 
 class FindSources(commands.Cog):
