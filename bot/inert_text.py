@@ -9,6 +9,7 @@ mention or code fence is made of it.
 """
 from __future__ import annotations
 
+import json
 import re
 
 # C0 and C1 controls (ESC and CSI among them), DEL, and the bidirectional embeddings,
@@ -32,6 +33,13 @@ def for_terminal(text: str | None) -> str:
     if text is None:
         return ""
     return _UNSHOWABLE.sub(_visible, text)
+
+
+def json_line(value: object) -> str:
+    """`value` as one line of JSON that a terminal shows as written: the JSON module escapes C0
+    controls but writes C1 controls and direction overrides raw; here they are `\\uXXXX`
+    escapes too, so the line parses to the same value."""
+    return _UNSHOWABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(value, ensure_ascii=False))
 
 
 def for_csv_cell(value: object) -> object:

@@ -168,3 +168,10 @@ def test_hide_and_unhide_from_the_command_line(workdir, capsys):
 def test_hiding_a_span_that_is_not_there_is_refused(workdir, capsys, span, problem):
     code, _, err = run(capsys, "corpus", "hide", *span, "--reason", "x")
     assert code == 1 and problem in err and not (workdir / "corpus" / "hidden.yaml").exists()
+
+
+def test_ask_json_shows_a_direction_override_as_an_escape_and_keeps_the_question(workdir, capsys):
+    question = "who is julie \u202everhaar\u202c\u0085"
+    code, out, _ = run(capsys, "ask", "--json", "--no-audit", question)
+    assert code == 0 and "\u202e" not in out and "\u0085" not in out and "\\u202e" in out
+    assert json.loads(out)["question"] == question.strip()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bot import audit_views
 from bot.audit_store import Scope
-from bot.inert_text import for_csv_cell
+from bot.inert_text import for_csv_cell, json_line
 from bot.store import UnknownAuditId, is_postgres, open_store, verify
 from bot.settings import Settings
 
@@ -72,7 +72,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             rows = await audit.export(scope)
             if args.format == "jsonl":
                 for row in rows:
-                    sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+                    sys.stdout.write(json_line(row) + "\n")
             else:
                 writer = csv.DictWriter(sys.stdout, fieldnames=CSV_COLUMNS, extrasaction="ignore")
                 writer.writeheader()

@@ -22,6 +22,7 @@ from bot.cli import audit as audit_cli, formatting
 from bot.cli import corpus as corpus_cli
 from bot import settings as settings_module
 from bot.cli.input_lines import input_lines
+from bot.inert_text import json_line
 from bot.settings import BadSetting, Settings
 
 log = logging.getLogger("storybot")
@@ -55,7 +56,7 @@ def _configure_logging(level: str, *, bot: bool) -> None:
 
 def _print_answer(result: Answer, as_json: bool, out: TextIO) -> None:
     if as_json:
-        out.write(json.dumps(result.to_json(), ensure_ascii=False) + "\n")
+        out.write(json_line(result.to_json()) + "\n")
     else:
         out.write(formatting.answer_text(result) + "\n")
     out.flush()
@@ -91,7 +92,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
             except BadQuestion as exc:
                 status = 2
                 error = {"question": valid_text(line.text.strip()[:200]), "error": str(exc)}
-                sys.stdout.write(json.dumps(error, ensure_ascii=False) + "\n" if args.json else f"storybot: {exc}\n")
+                sys.stdout.write(json_line(error) + "\n" if args.json else f"storybot: {exc}\n")
                 continue
             record(result)
             _print_answer(result, args.json, sys.stdout)

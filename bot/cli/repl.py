@@ -10,6 +10,7 @@ from retrieval.errors import BadQuestion
 from retrieval.index import Index
 
 from bot.cli import formatting
+from bot.inert_text import json_line
 
 HELP = """Type a question about the story and press Enter. Answers are quotes from the articles, never generated text.
 Each answer starts with its status: Answered; Uncertain (the nearest passages, and what the articles don't say);
@@ -84,6 +85,6 @@ def run_repl(
                     print(f"storybot: {exc}", file=out)
                     continue
                 record(result)
-                print(json.dumps(result.to_json(), ensure_ascii=False) if as_json else formatting.answer_text(result), file=out)
+                print(json_line(result.to_json()) if as_json else formatting.answer_text(result), file=out)
     finally:
         save_history()
