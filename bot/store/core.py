@@ -17,6 +17,7 @@ from bot.audit_store import Asker, Scope
 from bot.store import rows as R
 from bot.store.backlog import Backlog, BacklogPolicy
 from bot.store.errors import AuditUnavailable, AuditWriteFailed, ReportLimitReached, UnknownAuditId
+from bot.store.labels import LabelQueries
 from bot.store.members import MemberQueries
 from bot.store.moderation import ModerationQueries
 from bot.store.posts import Post
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-class Store(ModerationQueries, MemberQueries):
+class Store(ModerationQueries, MemberQueries, LabelQueries):
     """An open audit store; `close()` it, or use it with `async with`."""
 
     backend: str
