@@ -169,10 +169,12 @@ def _ruled(index: Index, scored: Scored, policy: Policy, ruling: Ruling, decided
         others = [c for c in chosen if not apart.overlaps(c.passage)] if status is Status.ANSWERED else []
         picked = (Candidate(first, passage, 1.0, 0.0), *others[: policy.max_quotes - 1])
         return Status.ANSWERED, None, (*checks, Check(Rule.LABEL, True, ruling.detail)), picked
+    labelled = (*checks, Check(Rule.LABEL, True, ruling.detail, LABELLED_UNANSWERED))
     if status is Status.ANSWERED:
-        nearest = choose(index, scored, Status.UNCERTAIN, policy)
-        return Status.UNCERTAIN, LABELLED_UNANSWERED, (*checks, Check(Rule.LABEL, True, ruling.detail)), nearest
-    return status, reason, (*checks, Check(Rule.LABEL, True, ruling.detail)), chosen
+        return Status.UNCERTAIN, LABELLED_UNANSWERED, labelled, choose(index, scored, Status.UNCERTAIN, policy)
+    if status is Status.UNCERTAIN:  # the label says more than "no passage clearly answers this"
+        return status, LABELLED_UNANSWERED, labelled, chosen
+    return status, reason, labelled, chosen
 
 
 def _quote(index: Index, candidate: Candidate) -> Quote:
