@@ -117,6 +117,7 @@ def answer_many(index: Index, questions: Sequence[str], policy: Policy = DEFAULT
     texts = [normalise_question(q) for q in questions]
     read = [read_question(index, t, policy) for t in texts]
     vectors, pieces = encode(index, [r for _, r in read], policy)
+    lessons = index.promoted + lessons  # the operator's promoted labels, for every server, and this server's
     taught = index.taught(lessons) if lessons else None
     encoded = time.perf_counter()
     answers = []

@@ -19,6 +19,7 @@ from retrieval.embedding_cache import EmbeddingCache
 from retrieval.encoder import Encoder
 from retrieval.memory_cache import cached_forms, cached_memory, memory_key
 from retrieval.names import acronyms
+from retrieval.lessons import NO_LESSONS, Lessons
 from retrieval.precedents import Memory, Precedent, article_key, build_memory
 from retrieval.question_text import normalise_question
 from retrieval.thesaurus import Thesaurus
@@ -70,6 +71,9 @@ class Index:
     # The fitted scorer that reads this index's evidence (retrieval/scorer.py); None: the
     # one shipped with the package.
     scorer: object | None = None
+    # Labels the operator promoted to every server (corpus/promoted.jsonl: retrieval/promoted.py),
+    # read with each server's own (retrieval/lessons.py).
+    promoted: Lessons = NO_LESSONS
 
     @property
     def mode(self) -> str:

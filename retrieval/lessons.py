@@ -69,6 +69,17 @@ class Lesson:
         if self.verdict in (RIGHT, WRONG) and not self.passage.strip():
             raise ValueError(f"a {self.verdict!r} lesson needs the passage's text")
 
+    def to_json(self) -> dict:
+        data = {"question": self.question, "verdict": self.verdict, "passage": self.passage, "name": self.name}
+        if self.against:
+            data["against"] = [list(a) for a in self.against]
+        return data
+
+    @classmethod
+    def from_json(cls, row: dict) -> "Lesson":
+        return cls(str(row["question"]), str(row["verdict"]), str(row.get("passage", "")),
+                   tuple((str(i), str(h)) for i, h in row.get("against", ())), str(row.get("name", "")))
+
     def precedent(self) -> Precedent:
         """The precedent a RIGHT or NONE lesson adds (promotion writes the same one into the bank)."""
         if self.verdict == RIGHT:
@@ -95,6 +106,13 @@ class Lessons:
 
     def __hash__(self) -> int:
         return hash(self.key)
+
+    def __add__(self, other: "Lessons") -> "Lessons":
+        if not other:
+            return self
+        if not self:
+            return other
+        return Lessons(self.items + other.items)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Lessons) and other.key == self.key
