@@ -130,14 +130,15 @@ def answer_many(index: Index, questions: Sequence[str], policy: Policy = DEFAULT
             scored_out.append(scored)
         status, reason, checks = check(scored, policy, index)
         chosen = choose(index, scored, status, policy)
-        if taught is not None:
-            vector = vectors[n] if vectors is not None else None
-            ruling = taught.ruling(vector, in_story_words)
-            if ruling is not None:
-                kept_out = [HiddenSpan(p.doc_id, p.start, p.end) for p in
-                            (index.passages[i] for i in taught.kept_out(vector, in_story_words))]
-                status, reason, checks, chosen = _ruled(index, scored, policy, ruling, (status, reason, checks, chosen),
-                                                        [*exclude, *kept_out])
+        vector = vectors[n] if vectors is not None else None
+        ruling = taught.ruling(vector, in_story_words) if taught is not None else None
+        if ruling is None:
+            checks = (*checks, Check(Rule.LABEL, False, "no label like it" if taught is not None else "no labels"))
+        else:
+            kept_out = [HiddenSpan(p.doc_id, p.start, p.end) for p in
+                        (index.passages[i] for i in taught.kept_out(vector, in_story_words))]
+            status, reason, checks, chosen = _ruled(index, scored, policy, ruling, (status, reason, checks, chosen),
+                                                    [*exclude, *kept_out])
         latency = (encoded - started) + (time.perf_counter() - own_start)
         answers.append(
             Answer(

@@ -3,11 +3,13 @@ pressed under /audit show changes that server's answers to the question and a pa
 once, and no other server's."""
 from __future__ import annotations
 
+import json
+
 import pytest
 import pytest_asyncio
 
 from bot.audit_store import Scope
-from bot_world import GUILD_A, GUILD_B, MODERATOR, bot_world
+from bot_world import GUILD_A, GUILD_B, MODERATOR, MODLOG, bot_world
 from fake_discord import BASIC_PERMISSIONS
 
 QUESTION = "when was the status restored"
@@ -92,3 +94,24 @@ async def test_a_right_passage_label_puts_that_quote_first_and_undoing_it_restor
                                             guild_id=GUILD_A)
     restored = await asked(world, question, GUILD_A)
     assert [(q.doc_id, q.start) for q in restored.quotes] == [(q.doc_id, q.start) for q in first.quotes]
+
+
+@pytest.mark.asyncio
+async def test_a_mod_log_report_carries_the_label_buttons(world):
+    await world.set_modlog(guild_id=GUILD_A)
+    _, message = await world.ask(QUESTION, guild_id=GUILD_A, user_id=950)
+    [entry] = await world.store.recent(Scope.guild(GUILD_A), 1)
+    await world.report(message, entry.id, "that date is wrong", guild_id=GUILD_A, user_id=951)
+    post = await world.fake.wait_until(lambda: next(iter(world.modlog_posts()), None), 3.0, "the report in the mod-log")
+    buttons = buttons_of(post)
+    assert {"Quote 1 right", "Quote 1 wrong", "Not in the articles"} <= set(buttons)
+    pressed = await world.fake.press_button(buttons["Quote 1 wrong"], message=post, channel_id=MODLOG,
+                                            permissions=MODERATOR, guild_id=GUILD_A, user_id=990, username="mod-a")
+    final = await world.fake.wait_for_response(pressed.id, "final", timeout=30)
+    assert "wrong passage (quote 1)" in json.dumps(final.json, ensure_ascii=False)
+    [label] = await world.store.labels(Scope.guild(GUILD_A))
+    assert (label.answer_id, label.verdict, label.quote_rank, label.user_id) == (entry.id, "wrong", 1, "990")
+    first = entry.quotes[0]
+    again = await asked(world, QUESTION, GUILD_A)
+    assert all((q.doc_id, q.start) != (first.doc_id, first.start) for q in again.quotes)
+    assert (await asked(world, QUESTION, GUILD_B)).quotes[0].start == first.start

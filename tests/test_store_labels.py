@@ -28,6 +28,10 @@ async def test_a_label_is_its_servers_and_reads_the_question_and_the_quote_from_
     assert await store.labels(A) == [label] == await store.labels(OPERATOR)
     assert await store.labels(B) == [] and await store.labels(DMS) == []
     assert await store.labels(A, audit_id=audit_id) == [label]
+    [exported] = await store.export(A)
+    assert exported["label"] == {"id": label.id, "verdict": "right", "quote_rank": 2, "note": "the detention",
+                                 "user_id": "9", "user_name": "mod-a", "created_at": label.created_at}
+    assert (await store.export(B)) == []
 
     # Labelling again replaces the label: one per answer.
     again = await store.label(A, audit_id, "none", user_id="9", user_name="mod-a")

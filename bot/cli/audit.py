@@ -24,6 +24,7 @@ from bot.settings import Settings
 CSV_COLUMNS = [
     "id", "created_at", "guild_id", "channel_id", "user_id", "user_name", "question", "mode", "abstained",
     "status", "reason", "source", "corpus_version", "model", "latency_ms", "helpful", "not_helpful", "reports", "quotes_json", "feedback_json",
+    "label_json",
 ]
 
 
@@ -97,6 +98,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
                         "reports": kinds.count("report"),
                         "quotes_json": json.dumps(row.get("quotes", []), ensure_ascii=False),
                         "feedback_json": json.dumps(row.get("feedback", []), ensure_ascii=False),
+                        "label_json": json.dumps(row.get("label"), ensure_ascii=False) if row.get("label") else "",
                     }
                     # A question "=HYPERLINK(...)" must stay text when the file is opened in a spreadsheet.
                     writer.writerow({key: for_csv_cell(value) for key, value in cells.items()})

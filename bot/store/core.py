@@ -232,7 +232,8 @@ class Store(ModerationQueries, MemberQueries, LabelQueries):
         async with self._reading() as db:
             rows = await db.fetch(f"SELECT {ANSWER_COLUMNS} FROM answers WHERE {where} ORDER BY id", *params)
             found = await entries(db, rows, scope=scope)
-        return [as_json(entry) for entry in found]
+        labelled = {label.answer_id: label for label in await self.labels(scope)}
+        return [{**as_json(entry), "label": _label_json(labelled.get(entry.id))} for entry in found]
 
     # -- feedback ----------------------------------------------------------------------------
 
@@ -316,3 +317,12 @@ class Store(ModerationQueries, MemberQueries, LabelQueries):
 
         await self._write(upsert)
         return checked
+
+
+def _label_json(label) -> dict | None:
+    """A moderator's label on an exported answer (bot/store/labels.py): no question or quote of
+    its own, so only what the label adds."""
+    if label is None:
+        return None
+    return {"id": label.id, "verdict": label.verdict, "quote_rank": label.quote_rank, "note": label.note,
+            "user_id": label.user_id, "user_name": label.user_name, "created_at": label.created_at}
