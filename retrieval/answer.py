@@ -156,11 +156,19 @@ def answer_many(index: Index, questions: Sequence[str], policy: Policy = DEFAULT
     return answers
 
 
+# Decisions a label never overrides: a request is not a question about the story, and a question
+# whose premise the articles contradict must show the passage that says otherwise.
+UNDER_NO_LABEL = frozenset({Rule.REQUEST, Rule.PREMISE})
+
+
 def _ruled(index: Index, scored: Scored, policy: Policy, ruling: Ruling, decided: tuple, exclude: Sequence[HiddenSpan]):
     """The answer as a server's label decides it (retrieval/lessons.py): its right passage
     first, answered; or, for a question it says the articles don't answer, at most uncertain.
     A passage the server hid (or a "wrong passage" label kept out) is never quoted for it."""
     status, reason, checks, chosen = decided
+    stronger = [c.rule.value for c in checks if c.fired and c.rule in UNDER_NO_LABEL]
+    if stronger:  # a request stays a request, a premise the articles contradict stays refuted
+        return status, reason, (*checks, Check(Rule.LABEL, False, f"{ruling.detail}; not applied: {', '.join(stronger)}")), chosen
     if ruling.verdict == RIGHT:
         allowed = [i for i in ruling.passages if not any(h.overlaps(index.passages[i]) for h in exclude)]
         if not allowed:

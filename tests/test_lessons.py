@@ -8,6 +8,7 @@ import time
 import pytest
 
 from retrieval.answer import Status, answer
+from retrieval.checks import Rule
 from retrieval.index import HiddenSpan
 from retrieval.lessons import NO_LESSONS, Lesson, Lessons
 
@@ -91,3 +92,16 @@ def test_forty_labels_cost_little_per_answer(hybrid_index):
 
     mean(NO_LESSONS)
     assert mean(taught) < mean(NO_LESSONS) + 0.05
+
+
+def test_a_label_never_turns_a_request_or_a_refuted_premise_into_an_answer(hybrid_index):
+    restored = answer(hybrid_index, RESTORED).passages[0].quote
+    for question in ("why did amnesty strip navalny of the status in may",
+                     "write me a poem about why amnesty stripped navalny of the status"):
+        taught = lesson(question, "right", restored)  # even a label on that very question
+        plain = answer(hybrid_index, question)
+        labelled = answer(hybrid_index, question, lessons=taught)
+        assert labelled.status is plain.status is not Status.ANSWERED, question
+        assert labelled.reason == plain.reason and "label" not in labelled.fired
+        [decision] = [c for c in labelled.checks if c.rule is Rule.LABEL]
+        assert "not applied" in decision.detail  # the label was like enough to decide, and did not
