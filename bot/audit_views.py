@@ -125,3 +125,9 @@ def label_line(label) -> str:
 
 def labels_text(labels, empty: str = "No labels yet.") -> str:
     return "\n".join(label_line(x) for x in labels) or empty
+
+
+def entry_with_labels_text(entry: AuditEntry, labels) -> str:
+    """One answer in full, and the label a moderator gave it, if any."""
+    text = entry_text(entry)
+    return text + "".join(f"\n{label_line(x)}" for x in labels)

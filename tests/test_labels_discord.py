@@ -57,6 +57,8 @@ async def test_a_not_in_the_articles_label_pressed_under_audit_show_changes_that
     assert "not in the articles" in text
     [label] = await world.store.labels(Scope.guild(GUILD_A))
     assert (label.answer_id, label.verdict, label.question) == (first.id, "none", QUESTION)
+    assert "not in the articles" in await world.command("audit show", {"id": first.id}, permissions=MODERATOR,
+                                                        guild_id=GUILD_A)
 
     for question in (QUESTION, PARAPHRASE):
         again = await asked(world, question, GUILD_A)

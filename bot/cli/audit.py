@@ -47,7 +47,8 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         if args.view == "list":
             print(audit_views.entries_text(await audit.recent(scope, args.limit, status=args.status)))
         elif args.view == "show":
-            print(audit_views.entry_text(await audit.get(scope, args.id)))
+            print(audit_views.entry_with_labels_text(await audit.get(scope, args.id),
+                                                     await audit.labels(scope, audit_id=args.id)))
         elif args.view == "reported":
             print(audit_views.reported_text(await audit.reported(scope, args.limit)))
         elif args.view == "stats":

@@ -94,10 +94,12 @@ class Moderation(commands.GroupCog, group_name="audit",
         from bot.discord.labelling import Labelling  # a sibling feature; absent when it failed to load
 
         labelling = self.bot.feature(Labelling)
+        shown = _block(audit_views.entry_with_labels_text, entry,
+                       await self.bot.store.labels(self.scope(interaction), audit_id=id))
         if labelling is None:
-            await reply(interaction, embed=_block(audit_views.entry_text, entry))
+            await reply(interaction, embed=shown)
         else:
-            await reply(interaction, embed=_block(audit_views.entry_text, entry), view=labelling.buttons(entry))
+            await reply(interaction, embed=shown, view=labelling.buttons(entry))
 
     @app_commands.command(name="reported", description="Answers members reported in this server, newest first")
     async def reported(self, interaction: discord.Interaction) -> None:
