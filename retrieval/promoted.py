@@ -29,6 +29,10 @@ PROMOTED_FILE = "promoted.jsonl"
 class BadPromoted(StorybotError, ValueError):
     """The promoted labels file is not what `storybot precedents promote` writes."""
 
+    def __init__(self, path: Path, line: int, problem: str) -> None:
+        super().__init__(f"{path}:{line}: {problem}")
+        self.path, self.line, self.problem = path, line, problem
+
 
 def load_promoted(folder: Path | str) -> Lessons:
     """The corpus's promoted labels; none when the file is absent."""
@@ -42,7 +46,7 @@ def load_promoted(folder: Path | str) -> Lessons:
         try:
             found.append(Lesson.from_json(json.loads(line)))
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise BadPromoted(f"{path}:{number}: not a promoted label ({exc.__class__.__name__}: {exc})") from None
+            raise BadPromoted(path, number, f"not a promoted label ({exc.__class__.__name__}: {exc})") from None
     return Lessons(tuple(found)) if found else NO_LESSONS
 
 

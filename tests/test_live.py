@@ -163,3 +163,13 @@ def test_a_malformed_promoted_file_stops_the_load_naming_its_line(live):
 
     with pytest.raises(BadPromoted, match=r"promoted.jsonl:2: not a promoted label"):
         engine.load(settings)
+
+
+def test_corpus_check_names_a_malformed_promoted_file(live):
+    from retrieval.corpus_check import check_corpus
+
+    settings, _ = live
+    assert check_corpus(settings.corpus) == []
+    (settings.corpus / "promoted.jsonl").write_text('{"question": "q", "verdict": "maybe"}\n', encoding="utf-8")
+    [problem] = check_corpus(settings.corpus)
+    assert problem.path.endswith("promoted.jsonl") and problem.line == 1 and "unknown verdict 'maybe'" in problem.problem
