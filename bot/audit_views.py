@@ -110,3 +110,24 @@ def verify_text(entry: AuditEntry, checks: tuple[QuoteCheck, ...]) -> str:
     for c in checks:
         lines.append(f"  [{c.rank}] {_shown(c.doc_id)}[{c.start}:{c.end}] " + ("verbatim" if c.ok else f"CHANGED: {_shown(c.problem)}"))
     return "\n".join(lines)
+
+
+def label_line(label) -> str:
+    """One label (bot/store/labels.py) on one line: id, answer, verdict, who, the question."""
+    which = f" (quote {label.quote_rank})" if label.quote_rank is not None else ""
+    question = _short(label.question, 80) if label.question else "(question removed: it teaches nothing)"
+    where = f"server {_shown(label.guild_id)}" if label.guild_id else "DM/command line"
+    note = f" — note: {_short(label.note, 80)}" if label.note else ""
+    who = _shown(label.user_name or label.user_id or "?")
+    return (f"label {label.id}: answer #{label.answer_id} in {where}: {label.verdict_name}{which}, by {who} "
+            f"at {label.created_at[:19]}: {question}{note}")
+
+
+def labels_text(labels, empty: str = "No labels yet.") -> str:
+    return "\n".join(label_line(x) for x in labels) or empty
+
+
+def entry_with_labels_text(entry: AuditEntry, labels) -> str:
+    """One answer in full, and the label a moderator gave it, if any."""
+    text = entry_text(entry)
+    return text + "".join(f"\n{label_line(x)}" for x in labels)

@@ -14,6 +14,7 @@ from retrieval.errors import ModelUnavailable
 from retrieval.hiding import load_hidden
 from retrieval.index import Index, build_index
 from retrieval.bank import load_bank
+from retrieval.promoted import load_promoted
 from retrieval.provenance import unverified_spans
 from retrieval.question_analysis import warm_up
 from retrieval.thesaurus import load_thesaurus
@@ -62,6 +63,8 @@ def build(settings: Settings, encoder: Encoder | None, *, warm: bool = True, pre
         thesaurus=thesaurus,
         precedents=(bank.precedents if bank is not None else precedents) if encoder is not None else (),
     )
+    # The labels the operator promoted to every server (retrieval/promoted.py).
+    index = dataclasses.replace(index, promoted=load_promoted(settings.corpus))
     # The scorer fitted with the corpus's bank; with other precedents (a measurement's), the
     # caller brings its own.
     return dataclasses.replace(index, scorer=bank.scorer) if bank is not None else index
@@ -73,6 +76,7 @@ def load(settings: Settings, *, warm: bool = True) -> Index:
     load_hidden(settings.corpus)
     load_thesaurus(settings.corpus)
     load_bank(settings.corpus)
+    load_promoted(settings.corpus)
     encoder = load_model(settings.model, settings.cache)
     return build(settings, encoder, warm=warm)
 

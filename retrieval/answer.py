@@ -21,10 +21,11 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Collection, Sequence
 
-from retrieval.checks import NEAREST_LABEL, NO_ANSWER, Check
+from retrieval.checks import LABELLED_UNANSWERED, NEAREST_LABEL, NO_ANSWER, Check, Rule
 from retrieval.deciding import Scored, Status, check, choose, score
 from retrieval.gathering import Evidence, encode, gather, read_question
 from retrieval.index import HiddenSpan, Index, Mode
+from retrieval.lessons import NO_LESSONS, RIGHT, Lessons, Ruling
 from retrieval.limits import MAX_QUESTION_CHARS
 from retrieval.policy import DEFAULT_POLICY, Policy
 from retrieval.question_text import normalise_question, valid_text
@@ -95,35 +96,49 @@ class Answer:
 
 
 def answer(index: Index, question: str, policy: Policy = DEFAULT_POLICY, *,
-           exclude: Collection[HiddenSpan] = ()) -> Answer:
+           exclude: Collection[HiddenSpan] = (), lessons: Lessons = NO_LESSONS) -> Answer:
     """Answer one question from the index; raises BadQuestion for empty or over-long input.
 
-    `exclude`: spans never to quote in this answer (one server's hidden passages)."""
-    return answer_many(index, [question], policy, exclude=exclude)[0]
+    `exclude`: spans never to quote in this answer (one server's hidden passages).
+    `lessons`: what that server's moderators' labels teach (retrieval/lessons.py)."""
+    return answer_many(index, [question], policy, exclude=exclude, lessons=lessons)[0]
 
 
 def answer_many(index: Index, questions: Sequence[str], policy: Policy = DEFAULT_POLICY, *,
-                exclude: Collection[HiddenSpan] = (), scored_out: list | None = None) -> list[Answer]:
+                exclude: Collection[HiddenSpan] = (), lessons: Lessons = NO_LESSONS,
+                scored_out: list | None = None) -> list[Answer]:
     """Answer several questions with one forward pass of the model (the bot batches
     simultaneous questions this way). Raises BadQuestion for the first bad one.
 
     `exclude`: spans never to quote in these answers (one server's hidden passages).
+    `lessons`: what that server's moderators' labels teach (retrieval/lessons.py).
     `scored_out`: a list each question's Scored is appended to (for measuring)."""
     started = time.perf_counter()
     texts = [normalise_question(q) for q in questions]
     read = [read_question(index, t, policy) for t in texts]
     vectors, pieces = encode(index, [r for _, r in read], policy)
+    lessons = index.promoted + lessons  # the operator's promoted labels, for every server, and this server's
+    taught = index.taught(lessons) if lessons else None
     encoded = time.perf_counter()
     answers = []
     for n, (question, text) in enumerate(zip(questions, texts)):
         own_start = time.perf_counter()
         analysed, in_story_words = read[n]
-        evidence = gather(index, text, analysed, in_story_words, vectors, pieces, n, policy, exclude)
+        evidence = gather(index, text, analysed, in_story_words, vectors, pieces, n, policy, exclude, taught=taught)
         scored = score(index, evidence, policy)
         if scored_out is not None:
             scored_out.append(scored)
         status, reason, checks = check(scored, policy, index)
         chosen = choose(index, scored, status, policy)
+        vector = vectors[n] if vectors is not None else None
+        ruling = taught.ruling(vector, in_story_words) if taught is not None else None
+        if ruling is None:
+            checks = (*checks, Check(Rule.LABEL, False, "no label like it" if taught is not None else "no labels"))
+        else:
+            kept_out = [HiddenSpan(p.doc_id, p.start, p.end) for p in
+                        (index.passages[i] for i in taught.kept_out(vector, in_story_words))]
+            status, reason, checks, chosen = _ruled(index, scored, policy, ruling, (status, reason, checks, chosen),
+                                                    [*exclude, *kept_out])
         latency = (encoded - started) + (time.perf_counter() - own_start)
         answers.append(
             Answer(
@@ -139,6 +154,37 @@ def answer_many(index: Index, questions: Sequence[str], policy: Policy = DEFAULT
             )
         )
     return answers
+
+
+# Decisions a label never overrides: a request is not a question about the story, and a question
+# whose premise the articles contradict must show the passage that says otherwise.
+UNDER_NO_LABEL = frozenset({Rule.REQUEST, Rule.PREMISE})
+
+
+def _ruled(index: Index, scored: Scored, policy: Policy, ruling: Ruling, decided: tuple, exclude: Sequence[HiddenSpan]):
+    """The answer as a server's label decides it (retrieval/lessons.py): its right passage
+    first, answered; or, for a question it says the articles don't answer, at most uncertain.
+    A passage the server hid (or a "wrong passage" label kept out) is never quoted for it."""
+    status, reason, checks, chosen = decided
+    stronger = [c.rule.value for c in checks if c.fired and c.rule in UNDER_NO_LABEL]
+    if stronger:  # a request stays a request, a premise the articles contradict stays refuted
+        return status, reason, (*checks, Check(Rule.LABEL, False, f"{ruling.detail}; not applied: {', '.join(stronger)}")), chosen
+    if ruling.verdict == RIGHT:
+        allowed = [i for i in ruling.passages if not any(h.overlaps(index.passages[i]) for h in exclude)]
+        if not allowed:
+            return decided
+        first = min(allowed, key=lambda i: len(index.passages[i].text))  # the labelled passage itself, not a window round it
+        passage = index.passages[first]
+        apart = HiddenSpan(passage.doc_id, passage.start, passage.end)
+        others = [c for c in chosen if not apart.overlaps(c.passage)] if status is Status.ANSWERED else []
+        picked = (Candidate(first, passage, 1.0, 0.0), *others[: policy.max_quotes - 1])
+        return Status.ANSWERED, None, (*checks, Check(Rule.LABEL, True, ruling.detail)), picked
+    labelled = (*checks, Check(Rule.LABEL, True, ruling.detail, LABELLED_UNANSWERED))
+    if status is Status.ANSWERED:
+        return Status.UNCERTAIN, LABELLED_UNANSWERED, labelled, choose(index, scored, Status.UNCERTAIN, policy)
+    if status is Status.UNCERTAIN:  # the label says more than "no passage clearly answers this"
+        return status, LABELLED_UNANSWERED, labelled, chosen
+    return status, reason, labelled, chosen
 
 
 def _quote(index: Index, candidate: Candidate) -> Quote:
@@ -160,4 +206,4 @@ def _quote(index: Index, candidate: Candidate) -> Quote:
 
 __all__ = ["Answer", "Quote", "Status", "Policy", "DEFAULT_POLICY", "Evidence", "Scored", "answer",
            "answer_many", "normalise_question", "read_question", "encode", "gather", "score", "check",
-           "choose", "NO_ANSWER", "MAX_QUESTION_CHARS", "Mode"]
+           "choose", "NO_ANSWER", "MAX_QUESTION_CHARS", "Mode", "Lessons", "NO_LESSONS"]

@@ -212,7 +212,7 @@ def article_files(folder: Path) -> list[Path]:
 
 # Files beside the articles that change what may be quoted or how it is found, so they
 # count in the version (and a running bot reloads when they change).
-VERSIONED_EXTRAS = ("hidden.yaml", "thesaurus.txt", STORY_FILE)
+VERSIONED_EXTRAS = ("hidden.yaml", "thesaurus.txt", STORY_FILE, "promoted.jsonl")
 
 
 def load_corpus(folder: Path | str) -> Corpus:

@@ -25,6 +25,8 @@ from retrieval.tokenize import tokenize, words
 
 NO_ANSWER = "The articles don't cover that, so there is nothing to quote."
 NEAREST_LABEL = "Nearest passages; they may not answer this"
+# A server's moderators labelled a question much like this one "not in the articles" (retrieval/lessons.py).
+LABELLED_UNANSWERED = "This server's moderators marked a question much like this one as not answered by the articles."
 
 
 def request_reason(request: Request, story: Story) -> str:
@@ -48,6 +50,7 @@ class Rule(str, Enum):
     KIND_MISSING = "kind_missing"  # explaining: no near passage holds the kind of fact asked
     WORD_MISSING = "word_missing"  # explaining: a word of the question no near passage speaks to
     PREMISE = "premise"  # deciding: the question dates an event of the story to a month the articles don't -> uncertain
+    LABEL = "label"  # deciding: this server's moderators labelled a question much like it (retrieval/lessons.py)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from retrieval.articles import Article, Corpus, article_files, decode_article, p
 from retrieval.errors import MalformedArticle, MalformedThesaurus
 from retrieval.hiding import hidden_problems
 from retrieval.near_duplicates import duplicate_of
+from retrieval.promoted import BadPromoted, load_promoted
 from retrieval.provenance import article_problems
 from retrieval.story import load_story
 from retrieval.thesaurus import load_thesaurus
@@ -66,6 +67,10 @@ def check_corpus(corpus_folder: Path | str) -> list[Problem]:
     try:
         load_story(folder)
     except MalformedArticle as exc:
+        problems.append(Problem(str(exc.path), exc.problem, exc.line))
+    try:
+        load_promoted(folder)
+    except BadPromoted as exc:
         problems.append(Problem(str(exc.path), exc.problem, exc.line))
     return problems
 

@@ -25,7 +25,8 @@ from retrieval.index import HiddenSpan, Index
 from retrieval.names import unknown_names
 from retrieval.outlets import named_outlets
 from retrieval.policy import Policy
-from retrieval.precedents import likeness, precedent_evidence, precedent_passages
+from retrieval.lessons import Taught
+from retrieval.precedents import Memory, likeness, precedent_evidence, precedent_passages
 from retrieval.question_analysis import Question, analyse
 from retrieval.quotes import token_set
 from retrieval.thesaurus import Thesaurus
@@ -73,10 +74,12 @@ def encode(index: Index, texts: list[str], policy: Policy) -> tuple[np.ndarray |
 
 def gather(index: Index, text: str, question: Question, read: str, vectors: np.ndarray | None,
            pieces: list[QuestionPieces] | None, n: int, policy: Policy,
-           exclude: Collection[HiddenSpan] = (), *, leave_out: str | None = None) -> Evidence:
+           exclude: Collection[HiddenSpan] = (), *, leave_out: str | None = None, taught: Taught | None = None) -> Evidence:
     """The candidates and the evidence for each.
 
-    `leave_out`: a group of precedents not to read (when fitting, the question's own writer's)."""
+    `leave_out`: a group of precedents not to read (when fitting, the question's own writer's).
+    `taught`: one server's lessons (retrieval/lessons.py): its memory is read instead of the
+    bank's, and the passages its "wrong passage" labels keep out of this question are excluded."""
     thesaurus = index.thesaurus if policy.use_thesaurus else Thesaurus()
     sparse = index.bm25.relative_scores(text, thesaurus.expansions(index.bm25.spell(text)))
     vector = vectors[n] if vectors is not None else None
@@ -89,9 +92,13 @@ def gather(index: Index, text: str, question: Question, read: str, vectors: np.n
     ranked = fuse(sparse[among], dense[among] if dense is not None else None, policy.fusion,
                   dense_weight=policy.dense_weight, limit=policy.candidates)
     ids = [int(among[i]) for i, _ in ranked]
-    sims = likeness(index.memory, vector, read, leave_out)
-    hidden = _hidden_answers(index, exclude)
-    ids += [i for i in precedent_passages(index.memory, sims, hidden) if i not in ids and (allowed is None or allowed[i])]
+    memory = taught.memory if taught is not None else index.memory
+    if taught is not None:
+        exclude = [*exclude, *(HiddenSpan(p.doc_id, p.start, p.end) for p in
+                               (index.passages[i] for i in taught.kept_out(vector, read)))]
+    sims = likeness(memory, vector, read, leave_out)
+    hidden = _hidden_answers(index, exclude, memory)
+    ids += [i for i in precedent_passages(memory, sims, hidden) if i not in ids and (allowed is None or allowed[i])]
     ids = [i for i in ids if not any(h.overlaps(index.passages[i]) for h in exclude)]
     own = pieces[n] if pieces is not None else None
     words = content_words(read, own)
@@ -115,7 +122,7 @@ def gather(index: Index, text: str, question: Question, read: str, vectors: np.n
     best = float(fused.max()) if count else 0.0
     doc_ids = [index.passages[i].doc_id for i in ids]
     best_in_article = {d: max(float(f) for f, dd in zip(fused, doc_ids) if dd == d) for d in set(doc_ids)}
-    precedent = precedent_evidence(index.memory, sims, ids, hidden)
+    precedent = precedent_evidence(memory, sims, ids, hidden)
     passages = [index.passages[i] for i in ids]
     articles = {d: index.article(d) for d in set(doc_ids)}
     timing = {d: time_match(question, a) for d, a in articles.items()}
@@ -155,11 +162,11 @@ def _word_lookups(index: Index):
     return index.word_lookups
 
 
-def _hidden_answers(index: Index, exclude: Collection[HiddenSpan]) -> frozenset[int]:
+def _hidden_answers(index: Index, exclude: Collection[HiddenSpan], memory: Memory | None) -> frozenset[int]:
     """The passages answering some precedent that this answer may not quote."""
-    if not exclude or index.memory is None:
+    if not exclude or memory is None:
         return frozenset()
-    return frozenset(i for i in index.memory.answering if any(h.overlaps(index.passages[i]) for h in exclude))
+    return frozenset(i for i in memory.answering if any(h.overlaps(index.passages[i]) for h in exclude))
 
 
 def _neighbours(passages: Sequence) -> list[list[int]]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from typing import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -18,15 +19,23 @@ from retrieval.embedding_cache import EmbeddingCache
 from retrieval.encoder import Encoder
 from retrieval.memory_cache import cached_forms, cached_memory, memory_key
 from retrieval.names import acronyms
+from retrieval.lessons import NO_LESSONS, Lessons
 from retrieval.precedents import Memory, Precedent, article_key, build_memory
 from retrieval.question_text import normalise_question
 from retrieval.thesaurus import Thesaurus
 from retrieval.tokenize import words
 
+if TYPE_CHECKING:
+    from retrieval.lessons import Taught
+
 log = logging.getLogger(__name__)
 
 # Token matrices up to this many rows are kept as float32 too (~1.5 KB a row).
 FLOAT32_ROWS = 500_000
+# Servers whose lessons (retrieval/lessons.py) stay read against the index: each is the bank's
+# memory again plus its labels (about 3 MB for the 1,910 precedents), rebuilt in well under a
+# second when a server comes back (a forward pass for its labelled questions).
+TAUGHT_KEPT = 32
 
 
 
@@ -62,6 +71,9 @@ class Index:
     # The fitted scorer that reads this index's evidence (retrieval/scorer.py); None: the
     # one shipped with the package.
     scorer: object | None = None
+    # Labels the operator promoted to every server (corpus/promoted.jsonl: retrieval/promoted.py),
+    # read with each server's own (retrieval/lessons.py).
+    promoted: Lessons = NO_LESSONS
 
     @property
     def mode(self) -> str:
@@ -121,6 +133,23 @@ class Index:
         Above FLOAT32_ROWS rows the float16 matrix is used as it is."""
         vectors = self.dense.tokens.vectors
         return vectors if len(vectors) > FLOAT32_ROWS else vectors.astype(np.float32)
+
+    @cached_property
+    def _taught(self) -> "OrderedDict":
+        return OrderedDict()
+
+    def taught(self, lessons) -> "Taught":
+        """One server's lessons read against this index (retrieval/lessons.py), built once per
+        version of its labels; the TAUGHT_KEPT servers asked last are kept."""
+        from retrieval.lessons import teach
+
+        found = self._taught.get(lessons.key)
+        if found is None:
+            found = self._taught[lessons.key] = teach(self, lessons)
+            while len(self._taught) > TAUGHT_KEPT:
+                self._taught.popitem(last=False)
+        self._taught.move_to_end(lessons.key)
+        return found
 
     def knows(self, word: str) -> bool:
         """Is `word` (a words() word) one the articles use, or a typo of one?"""

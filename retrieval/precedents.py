@@ -225,13 +225,15 @@ def load_precedents(path: Path) -> tuple[Precedent, ...]:
 
 def build_memory(precedents: Sequence[Precedent], read: Sequence[str], vectors: np.ndarray, passages: Sequence[Passage],
                  weight: Callable[[str], float], holding: Callable[[str], np.ndarray],
-                 articles: Mapping[str, tuple[str, str]] | None = None) -> Memory:
+                 articles: Mapping[str, tuple[str, str]] | None = None,
+                 vocabulary: Mapping[str, int] | None = None) -> Memory:
     """`read`: the precedents' questions as answer() reads a question (in the articles'
     words); `vectors`: those embedded; `weight`: a stem's weight (the articles' IDF);
     `holding`: the passages holding a stem (BM25's postings), so a gold phrase is looked for
     only where its words are, not in every passage of a large corpus. `articles`: each
     article id of the corpus with its article_key(), to tell which articles each precedent
-    was labelled against (None: every precedent speaks of every article)."""
+    was labelled against (None: every precedent speaks of every article). `vocabulary`: stems
+    already numbered (another memory's, so this one can be joined to it: joined())."""
     rows, columns = [], []
     for n, precedent in enumerate(precedents):
         for phrase in (g for g in precedent.gold if g.strip()):  # a blank phrase is in every passage
@@ -245,7 +247,7 @@ def build_memory(precedents: Sequence[Precedent], read: Sequence[str], vectors: 
     unanswered = story & ~answered  # an answerable one no passage here answers counts as unanswered
     vectors = np.asarray(vectors, dtype=np.float32).reshape(len(precedents), -1)
     groups = np.array([p.group for p in precedents], dtype=object)
-    vocabulary: dict[str, int] = {}
+    vocabulary = dict(vocabulary or {})
     rows, columns, values = [], [], []
     for n, text in enumerate(read):
         stems = _terms(text)
@@ -258,6 +260,23 @@ def build_memory(precedents: Sequence[Precedent], read: Sequence[str], vectors: 
     covers, passage_articles = _coverage(precedents, passages, articles)
     return Memory(tuple(precedents), vectors, answers, story, answered, unanswered, groups, terms, vocabulary, weight,
                   covers, passage_articles)
+
+
+def joined(base: Memory, extra: Memory, passages: Sequence[Passage],
+           articles: Mapping[str, tuple[str, str]] | None) -> Memory:
+    """One memory holding both: `extra` built with `base`'s vocabulary (build_memory's
+    `vocabulary`), over the same passages. A server's labels joined to the corpus's bank this
+    way are read exactly like the bank's own precedents (retrieval/lessons.py)."""
+    width = max(len(extra.vocabulary), base.terms.shape[1])
+    base_terms = sparse.csr_matrix((base.terms.data, base.terms.indices, base.terms.indptr), shape=(base.terms.shape[0], width))
+    extra_terms = sparse.csr_matrix((extra.terms.data, extra.terms.indices, extra.terms.indptr),
+                                    shape=(extra.terms.shape[0], width))
+    precedents = base.precedents + extra.precedents
+    covers, passage_articles = _coverage(precedents, passages, articles)
+    return Memory(precedents, np.vstack([base.vectors, extra.vectors]), sparse.vstack([base.answers, extra.answers]).tocsr(),
+                  np.concatenate([base.story, extra.story]), np.concatenate([base.answered, extra.answered]),
+                  np.concatenate([base.unanswered, extra.unanswered]), np.concatenate([base.groups, extra.groups]),
+                  sparse.vstack([base_terms, extra_terms]).tocsr(), extra.vocabulary, base.weight, covers, passage_articles)
 
 
 def _coverage(precedents: Sequence[Precedent], passages: Sequence[Passage],
@@ -372,4 +391,4 @@ def _passages_holding(phrase: str, passages: Sequence[Passage], holding: Callabl
 
 __all__ = ["Precedent", "Memory", "article_key", "PrecedentEvidence", "likeness", "precedent_passages", "precedent_evidence",
            "PRECEDENT_VOTERS", "BadPrecedents", "group_of", "precedents_text", "write_precedents",
-           "load_precedents", "build_memory"]
+           "load_precedents", "build_memory", "joined"]

@@ -50,7 +50,7 @@ async def test_open_creates_the_folder_and_a_wal_database_at_the_latest_version(
 
     assert path.is_file()
     assert pragma(path, "journal_mode") == "wal"
-    assert pragma(path, "user_version") == len(audit.MIGRATIONS) == 6  # 6: posts (bot/store/posts.py)
+    assert pragma(path, "user_version") == len(audit.MIGRATIONS) == 7  # 7: labels (bot/store/labels.py)
     with sqlite3.connect(path) as db:
         tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"answers", "quotes", "feedback", "moderation", "guild_hidden"} <= tables
@@ -92,9 +92,9 @@ async def test_a_failing_migration_leaves_the_log_as_it_was(tmp_path, monkeypatc
 async def test_a_log_from_a_newer_storybot_is_refused_untouched(tmp_path):
     path = tmp_path / "audit.db"
     with sqlite3.connect(path) as db:
-        db.execute("PRAGMA user_version = 7")
+        db.execute("PRAGMA user_version = 8")
 
-    with pytest.raises(AuditSchemaTooNew, match=rf"{re.escape(str(path))}.*version 7 .* up to {len(audit.MIGRATIONS)}\b"):
+    with pytest.raises(AuditSchemaTooNew, match=rf"{re.escape(str(path))}.*version 8 .* up to {len(audit.MIGRATIONS)}\b"):
         await AuditLog.open(path)
     assert pragma(path, "journal_mode") == "delete"  # not switched to WAL either
 

@@ -128,7 +128,8 @@ async def test_commands_are_synced_to_both_guilds_and_moderator_commands_are_gui
         for moderators in ("audit", "reload"):
             assert int(commands[moderators]["default_member_permissions"]) == MANAGE_MESSAGES
             assert commands[moderators]["contexts"] == [0] and commands[moderators]["integration_types"] == [0]
-        assert {o["name"] for o in commands["audit"]["options"]} == {"recent", "show", "reported", "stats", "verify", "hide", "unhide"}
+        assert {o["name"] for o in commands["audit"]["options"]} == {"recent", "show", "reported", "stats", "verify", "hide", "unhide",
+                                                                                 "label", "labels", "unlabel"}
     assert fake.command_bodies[None] == []  # guild ids given: nothing global, not even left from before
 
 
@@ -209,7 +210,7 @@ async def test_an_over_long_question_is_refused_ephemerally(env):
 
 @pytest.mark.asyncio
 async def test_an_error_after_the_public_defer_is_private_and_the_thinking_message_is_removed(env, caplog, monkeypatch):
-    async def broken(question, exclude=frozenset()):
+    async def broken(question, exclude=frozenset(), lessons=None):
         raise RuntimeError("index exploded")
 
     monkeypatch.setattr(env.service, "ask", broken)

@@ -61,11 +61,15 @@ async def test_forget_me_leaves_nothing_of_the_member_in_the_files_posts_setting
         claim = world.fake.member_message(CLAIM, author_id=MEMBER, author_name=NAME)
         await world.final(await world.fake.message_command("Find sources", claim, user_id=OTHER))
         await world.vote(entry.id, **me)
+        # A moderator's label on their answer: it holds no copy of the question, so it keeps none.
+        await world.store.label(Scope.guild(GUILD_A), entry.id, "none", user_id="77", user_name="a-moderator")
         before = traces_in(await store_files(store_location, server))
         assert before and set(TRACES) <= {t for hits in before.values() for t in hits}  # the probe can see them
 
         done = await world.forget_me(**me)
         assert traces_in(await store_files(store_location, server)) == {}
+        [label] = await world.store.labels(Scope.guild(GUILD_A))
+        assert label.answer_id == entry.id and label.question == ""  # the label stays, with nothing to teach
         assert "2 question(s)" in done and "edited" in done
         exported = json.dumps(await world.store.export(Scope.operator()))
         assert claim["id"] not in exported and QUESTION not in exported and NAME not in exported

@@ -132,3 +132,44 @@ async def test_the_same_question_asked_many_times_at_once_is_answered_once(live)
     assert service.batches == 1 and len({a.passages for a in answers}) == 1
     assert {a.question for a in answers} == {"was it withdrawn?", "Was it withdrawn?", "was  it withdrawn?"}
     await service.close()
+
+
+@pytest.mark.asyncio
+async def test_the_watcher_picks_up_labels_the_operator_promoted(live):
+    from retrieval.lessons import Lesson
+    from retrieval.promoted import write_promoted
+
+    settings, service = live
+    reloader = Reloader(settings, service)
+    assert not service.index.promoted
+    watcher = asyncio.create_task(reloader.watch(interval=0.05))
+    try:
+        promoted = Lesson("why was it withdrawn", "none", name="label:111:1")
+        write_promoted(settings.corpus, [promoted])
+        for _ in range(100):
+            if service.index.promoted:
+                break
+            await asyncio.sleep(0.05)
+        assert service.index.promoted.items == (promoted,)
+    finally:
+        watcher.cancel()
+        await service.close()
+
+
+def test_a_malformed_promoted_file_stops_the_load_naming_its_line(live):
+    settings, service = live
+    (settings.corpus / "promoted.jsonl").write_text('{"question": "q", "verdict": "none"}\nnot json\n', encoding="utf-8")
+    from retrieval.promoted import BadPromoted
+
+    with pytest.raises(BadPromoted, match=r"promoted.jsonl:2: not a promoted label"):
+        engine.load(settings)
+
+
+def test_corpus_check_names_a_malformed_promoted_file(live):
+    from retrieval.corpus_check import check_corpus
+
+    settings, _ = live
+    assert check_corpus(settings.corpus) == []
+    (settings.corpus / "promoted.jsonl").write_text('{"question": "q", "verdict": "maybe"}\n', encoding="utf-8")
+    [problem] = check_corpus(settings.corpus)
+    assert problem.path.endswith("promoted.jsonl") and problem.line == 1 and "unknown verdict 'maybe'" in problem.problem

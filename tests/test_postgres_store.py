@@ -29,7 +29,7 @@ async def test_shards_opening_together_migrate_once(postgres_url):
         assert len(await stores[0].recent(A, 10)) == 4
     finally:
         await asyncio.gather(*(s.close() for s in stores))
-    assert await version_of(postgres_url) == len(postgres.MIGRATIONS) == 6  # 6: posts (bot/store/posts.py)
+    assert await version_of(postgres_url) == len(postgres.MIGRATIONS) == 7  # 7: labels (bot/store/labels.py)
 
 
 async def test_a_store_from_a_newer_storybot_is_refused_untouched(postgres_url):
@@ -37,7 +37,7 @@ async def test_a_store_from_a_newer_storybot_is_refused_untouched(postgres_url):
     db = await asyncpg.connect(postgres_url)
     await db.execute("UPDATE storybot_schema SET version = 9")
     await db.close()
-    with pytest.raises(AuditSchemaTooNew, match="version 9 .* up to 6"):
+    with pytest.raises(AuditSchemaTooNew, match="version 9 .* up to 7"):
         await open_store(postgres_url)
     assert await version_of(postgres_url) == 9
 
@@ -48,7 +48,7 @@ async def test_a_failing_migration_leaves_the_store_as_it_was(postgres_url, monk
                                                                        "INSERT INTO no_such_table VALUES (1);"))
     with pytest.raises(AuditUnavailable, match='relation "no_such_table" does not exist'):
         await open_store(postgres_url)
-    assert await version_of(postgres_url) == 6
+    assert await version_of(postgres_url) == 7
     db = await asyncpg.connect(postgres_url)
     assert await db.fetchval("SELECT to_regclass('half')") is None
     await db.close()

@@ -16,11 +16,15 @@ from bot import audit_views
 from bot.audit_store import Scope
 from bot.inert_text import for_csv_cell, json_line
 from bot.store import UnknownAuditId, is_postgres, open_store, verify
+from bot.store.community import UnknownQuote
+from bot.store.labels import VERDICTS, BadLabel, UnknownLabel
+from bot.lessons import labelled_against
 from bot.settings import Settings
 
 CSV_COLUMNS = [
     "id", "created_at", "guild_id", "channel_id", "user_id", "user_name", "question", "mode", "abstained",
     "status", "reason", "source", "corpus_version", "model", "latency_ms", "helpful", "not_helpful", "reports", "quotes_json", "feedback_json",
+    "label_json",
 ]
 
 
@@ -43,7 +47,8 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         if args.view == "list":
             print(audit_views.entries_text(await audit.recent(scope, args.limit, status=args.status)))
         elif args.view == "show":
-            print(audit_views.entry_text(await audit.get(scope, args.id)))
+            print(audit_views.entry_with_labels_text(await audit.get(scope, args.id),
+                                                     await audit.labels(scope, audit_id=args.id)))
         elif args.view == "reported":
             print(audit_views.reported_text(await audit.reported(scope, args.limit)))
         elif args.view == "stats":
@@ -68,6 +73,15 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             gone = await audit.delete_older_than(args.days)
             print(f"removed what members left before {args.days:g} days ago: {gone.questions} questions, "
                   f"{gone.feedback} votes and reports")
+        elif args.view == "label":
+            label = await audit.label(scope, args.id, args.verdict, quote_rank=args.quote, note=args.note,
+                                      against=labelled_against(load_corpus(settings.corpus)), user_name="command line")
+            print(f"labelled: {audit_views.label_line(label)}")
+        elif args.view == "labels":
+            print(audit_views.labels_text(await audit.labels(scope, audit_id=args.answer)))
+        elif args.view == "unlabel":
+            label = await audit.unlabel(scope, args.label_id)
+            print(f"removed: {audit_views.label_line(label)}")
         elif args.view == "export":
             rows = await audit.export(scope)
             if args.format == "jsonl":
@@ -85,6 +99,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
                         "reports": kinds.count("report"),
                         "quotes_json": json.dumps(row.get("quotes", []), ensure_ascii=False),
                         "feedback_json": json.dumps(row.get("feedback", []), ensure_ascii=False),
+                        "label_json": json.dumps(row.get("label"), ensure_ascii=False) if row.get("label") else "",
                     }
                     # A question "=HYPERLINK(...)" must stay text when the file is opened in a spreadsheet.
                     writer.writerow({key: for_csv_cell(value) for key, value in cells.items()})
@@ -96,7 +111,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     try:
         return asyncio.run(_run(args, settings))
-    except (NoAuditLog, UnknownAuditId) as exc:
+    except (NoAuditLog, UnknownAuditId, UnknownLabel, UnknownQuote, BadLabel) as exc:
         print(f"storybot: {exc}", file=sys.stderr)
         return 1
 
@@ -113,7 +128,7 @@ def _days(text: str) -> float:
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     audit = sub.add_parser("audit", help="the moderators' audit log: list, show, reported, stats, verify, export, "
-                                         "forget, expire")
+                                         "forget, expire, label, labels, unlabel")
     views = audit.add_subparsers(dest="view", metavar="VIEW", required=True)
     listing = views.add_parser("list", help="the latest answers")
     listing.add_argument("--limit", type=int, default=20)
@@ -132,6 +147,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     forget.add_argument("user_id", help="the member's Discord id")
     expire = views.add_parser("expire", help="remove every member's questions and feedback older than DAYS")
     expire.add_argument("days", type=_days, help="how many days to keep")
-    for view in (listing, show, reported, stats, check, export, forget):
+    label = views.add_parser("label", help="teach that answer's server: quote N is the right passage, a wrong one, "
+                                           "or the articles don't answer it (none)")
+    label.add_argument("id", type=int, help="the answer's audit id")
+    label.add_argument("verdict", choices=VERDICTS, help="right | wrong (with --quote N) | none (not in the articles)")
+    label.add_argument("--quote", type=int, metavar="N", help="which quote of the answer (1 = the first shown)")
+    label.add_argument("--note", help="why, for the other moderators")
+    labels = views.add_parser("labels", help="the labels moderators gave answers, with their ids")
+    labels.add_argument("--answer", type=int, metavar="ID", help="only that answer's label")
+    unlabel = views.add_parser("unlabel", help="remove a label (undo a mistake)")
+    unlabel.add_argument("label_id", type=int)
+    for view in (listing, show, reported, stats, check, export, forget, label, labels, unlabel):
         view.add_argument("--guild", metavar="ID", help="only what that server's moderators see (default: everything)")
     audit.set_defaults(func=cmd_audit)

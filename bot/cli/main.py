@@ -19,6 +19,7 @@ from retrieval.question_text import normalise_question, valid_text
 
 from bot import engine, progress
 from bot.cli import audit as audit_cli, formatting
+from bot.cli import precedents as precedents_cli
 from bot.cli import corpus as corpus_cli
 from bot import settings as settings_module
 from bot.cli.input_lines import input_lines
@@ -326,6 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit_cli.add_parser(sub)
     corpus_cli.add_parser(sub)
+    precedents_cli.add_parser(sub)
     return parser
 
 

@@ -11,14 +11,16 @@ from discord.ext import commands
 
 from retrieval.answer import Answer, MAX_QUESTION_CHARS, normalise_question
 from retrieval.errors import BadQuestion
+from retrieval.lessons import NO_LESSONS, Lessons
 
 from bot.discord import embeds
 from bot.store import AuditError
-from bot.audit_store import Asker
+from bot.audit_store import Asker, Scope
 from bot.discord.feedback import Feedback
 from bot.discord.replies import SHUTTING_DOWN, defer_private, defer_public, reply
 from bot.discord.server_settings import answers_public_in
 from bot.last_good import LastGood
+from bot.lessons import lessons_of
 from bot.store.posts import Post
 
 if TYPE_CHECKING:
@@ -48,6 +50,7 @@ class Asking(commands.Cog):
     def __init__(self, bot: StoryBot) -> None:
         self.bot = bot
         self.hides: LastGood[frozenset] = LastGood("hidden passages")
+        self.labels: LastGood[Lessons] = LastGood("labels")
         # /ask says what it is about in the story's own words (the corpus's story.yaml), as loaded
         # at start-up.
         self.ask_command.description = bot.service.index.corpus.story.ask_description
@@ -61,6 +64,19 @@ class Asking(commands.Cog):
             return frozenset()
         guild = str(guild_id)
         return (await self.hides.read(guild, lambda: self.bot.store.hidden_spans(guild), None)).value
+
+    async def lessons_in(self, guild_id: int | None) -> Lessons:
+        """What a server's moderators' labels teach its answers (bot/lessons.py); none in a DM. With
+        the store unreadable, the last good read, else none: labels improve answers, they never
+        keep a passage from being quoted for a legal reason (that is a hide)."""
+        if guild_id is None:
+            return NO_LESSONS
+        guild = str(guild_id)
+
+        async def fetch() -> Lessons:
+            return lessons_of(await self.bot.store.labels(Scope.guild(guild)))
+
+        return (await self.labels.read(guild, fetch, NO_LESSONS)).value
 
     async def ask(self, interaction: discord.Interaction, question: str, *, message: discord.Message | None = None,
                   note: str | None = None) -> None:
@@ -94,7 +110,7 @@ class Asking(commands.Cog):
                 self.bot.cooldown.forget(interaction.guild_id, interaction.user.id)
                 await interaction.followup.send(HIDES_UNKNOWN, ephemeral=True)
                 return
-            result = await self.bot.service.ask(question, hidden)
+            result = await self.bot.service.ask(question, hidden, await self.lessons_in(interaction.guild_id))
             audit_id = await self._record(interaction, result, asker_of(interaction, "message" if message else "slash", message))
             feedback = self.bot.feature(Feedback)
             view = feedback.view(audit_id) if audit_id is not None and feedback else discord.utils.MISSING

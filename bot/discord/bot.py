@@ -39,6 +39,7 @@ EXTENSIONS = (
     "bot.discord.asking",
     "bot.discord.find_sources",
     "bot.discord.moderation",
+    "bot.discord.labelling",
     "bot.discord.operators",
     "bot.discord.server_settings",
     "bot.discord.members",

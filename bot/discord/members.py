@@ -41,7 +41,7 @@ def retention_text(days: float | None) -> str:
 
 
 def member_text(data: MemberData, place: str, retention_days: float | None) -> str:
-    if not (data.questions or data.from_their_messages or data.feedback or data.moderation):
+    if not (data.questions or data.from_their_messages or data.feedback or data.moderation or data.labels):
         return f"storybot keeps nothing about you in {place}."
     lines = [f"In {place}, storybot keeps:"]
     lines.append(f"• {len(data.questions)} question(s) you asked, with the answers' quotes")
@@ -52,6 +52,8 @@ def member_text(data: MemberData, place: str, retention_days: float | None) -> s
                  f"{kinds.count('report')} report(s)")
     if data.moderation:
         lines.append(f"• {len(data.moderation)} moderation action(s) you took (these stay, under a pseudonym)")
+    if data.labels:
+        lines.append(f"• {data.labels} answer(s) you labelled as a moderator (these stay, under a pseudonym)")
     shown = sorted((*data.questions, *data.from_their_messages), key=lambda e: e.id)[-SHOWN_QUESTIONS:]
     if shown:
         lines.append("\nLatest questions:")

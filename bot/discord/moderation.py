@@ -21,6 +21,9 @@ from bot import audit_views
 from bot.discord import embeds
 from bot.store import AuditEntry, AuditQuote, SpanAlreadyHidden, SpanNotHidden, UnknownAuditId, verify
 from bot.audit_store import Scope
+from bot.lessons import labelled_against
+from bot.store.community import UnknownQuote
+from bot.store.labels import VERDICT_NAMES, VERDICTS, BadLabel, UnknownLabel
 from bot.discord.replies import defer_private, reply
 
 if TYPE_CHECKING:
@@ -86,8 +89,17 @@ class Moderation(commands.GroupCog, group_name="audit",
     @app_commands.command(name="show", description="One answer in full: question, quotes, scores, feedback")
     async def show(self, interaction: discord.Interaction, id: int) -> None:
         entry = await self._entry(interaction, id)
-        if entry is not None:
-            await reply(interaction, embed=_block(audit_views.entry_text, entry))
+        if entry is None:
+            return
+        from bot.discord.labelling import Labelling  # a sibling feature; absent when it failed to load
+
+        labelling = self.bot.feature(Labelling)
+        shown = _block(audit_views.entry_with_labels_text, entry,
+                       await self.bot.store.labels(self.scope(interaction), audit_id=id))
+        if labelling is None:
+            await reply(interaction, embed=shown)
+        else:
+            await reply(interaction, embed=shown, view=labelling.buttons(entry))
 
     @app_commands.command(name="reported", description="Answers members reported in this server, newest first")
     async def reported(self, interaction: discord.Interaction) -> None:
@@ -144,6 +156,52 @@ class Moderation(commands.GroupCog, group_name="audit",
         else:
             done = ("is now hidden and will not be quoted again" if action == "hide" else "may be quoted again")
             await reply(interaction, f"{_name(span)} {done} in this server.")
+
+
+    @app_commands.command(name="label", description="Teach this server's answers: a quote was right or wrong, "
+                                                    "or the articles don't answer it")
+    @app_commands.describe(id="The answer's audit id", verdict="Right passage, wrong passage, or not in the articles",
+                           quote_number="Which quote (right / wrong)", note="Why (recorded, shown to moderators)")
+    @app_commands.choices(verdict=[app_commands.Choice(name=VERDICT_NAMES[v], value=v) for v in VERDICTS])
+    async def label(self, interaction: discord.Interaction, id: int, verdict: str,
+                    quote_number: app_commands.Range[int, 1, 3] | None = None,
+                    note: app_commands.Range[str, 1, 500] | None = None) -> None:
+        await label_answer(self.bot, interaction, id, verdict, quote_number, note)
+
+    @app_commands.command(name="labels", description="This server's labels on answers, newest last")
+    async def labels(self, interaction: discord.Interaction) -> None:
+        found = await self.bot.store.labels(self.scope(interaction))
+        await reply(interaction, embed=_block(audit_views.labels_text, found[-20:]))
+
+    @app_commands.command(name="unlabel", description="Remove a label given in this server (undo a mistake)")
+    @app_commands.describe(label_id="The label's id (/audit labels)")
+    async def unlabel(self, interaction: discord.Interaction, label_id: int) -> None:
+        try:
+            gone = await self.bot.store.unlabel(self.scope(interaction), label_id)
+        except UnknownLabel:
+            await reply(interaction, f"There is no label {label_id} in this server.")
+        else:
+            await reply(interaction, embed=_block(lambda x: "Removed " + audit_views.label_line(x), gone))
+
+
+async def label_answer(bot: StoryBot, interaction: discord.Interaction, id: int, verdict: str, quote_number: int | None,
+                       note: str | None) -> None:
+    """A moderator's label on one answer of their server (the /audit command and the buttons
+    share it); the interaction is acknowledged already. Bad input changes nothing and says why."""
+    try:
+        label = await bot.store.label(Scope.guild(interaction.guild_id), id, verdict, quote_rank=quote_number, note=note,
+                                      against=labelled_against(bot.service.index.corpus),
+                                      user_id=str(interaction.user.id), user_name=str(interaction.user))
+    except UnknownAuditId:
+        await reply(interaction, f"There is no answer #{id} in this server's log.")
+    except UnknownQuote as exc:
+        await reply(interaction, f"Nothing was labelled: {exc}.")
+    except BadLabel as exc:
+        await reply(interaction, f"Nothing was labelled: {exc}.")
+    else:
+        await reply(interaction, embed=_block(
+            lambda x: "Labelled " + audit_views.label_line(x) + "\nThis server's answers to questions much like it "
+                      "follow it from now on.", label))
 
 
 def _name(span: HiddenSpan) -> str:

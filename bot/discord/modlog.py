@@ -66,7 +66,10 @@ class ModLog(ButtonCog):
         for quote in entry.quotes:
             buttons.add_item(self.button("hide", entry.id, report_id, quote.rank))
         buttons.add_item(self.button("dismiss", entry.id, report_id, 0))
-        return buttons
+        from bot.discord.labelling import Labelling  # a sibling feature; absent when it failed to load
+
+        labelling = self.bot.feature(Labelling)
+        return labelling.buttons(entry, buttons) if labelling is not None else buttons
 
     async def report_filed(self, interaction: discord.Interaction, audit_id: int, report_id: int,
                            reason: str | None) -> None:

@@ -17,6 +17,7 @@ from bot.audit_store import Asker, Scope
 from bot.store import rows as R
 from bot.store.backlog import Backlog, BacklogPolicy
 from bot.store.errors import AuditUnavailable, AuditWriteFailed, ReportLimitReached, UnknownAuditId
+from bot.store.labels import LabelQueries
 from bot.store.members import MemberQueries
 from bot.store.moderation import ModerationQueries
 from bot.store.posts import Post
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-class Store(ModerationQueries, MemberQueries):
+class Store(ModerationQueries, MemberQueries, LabelQueries):
     """An open audit store; `close()` it, or use it with `async with`."""
 
     backend: str
@@ -231,7 +232,8 @@ class Store(ModerationQueries, MemberQueries):
         async with self._reading() as db:
             rows = await db.fetch(f"SELECT {ANSWER_COLUMNS} FROM answers WHERE {where} ORDER BY id", *params)
             found = await entries(db, rows, scope=scope)
-        return [as_json(entry) for entry in found]
+        labelled = {label.answer_id: label for label in await self.labels(scope)}
+        return [{**as_json(entry), "label": _label_json(labelled.get(entry.id))} for entry in found]
 
     # -- feedback ----------------------------------------------------------------------------
 
@@ -315,3 +317,12 @@ class Store(ModerationQueries, MemberQueries):
 
         await self._write(upsert)
         return checked
+
+
+def _label_json(label) -> dict | None:
+    """A moderator's label on an exported answer (bot/store/labels.py): no question or quote of
+    its own, so only what the label adds."""
+    if label is None:
+        return None
+    return {"id": label.id, "verdict": label.verdict, "quote_rank": label.quote_rank, "note": label.note,
+            "user_id": label.user_id, "user_name": label.user_name, "created_at": label.created_at}

@@ -33,8 +33,10 @@ class MemberQueries:
             moderation = await db.fetch(
                 f"SELECT {quoted(R.MODERATION_COLUMNS)} FROM moderation WHERE user_id = ? AND {mod_where}"
                 " ORDER BY id", member, *mod_params)
+            labelled = await db.fetchval(f"SELECT count(*) FROM labels WHERE user_id = ? AND {mod_where}", member,
+                                         *mod_params)
             return R.member_data(member, await entries(db, asked), await entries(db, theirs), feedback,
-                                 [R.moderation(row) for row in moderation])
+                                 [R.moderation(row) for row in moderation], int(labelled or 0))
 
     async def forget(self, scope: Scope, user_id: int | str) -> Forgotten:
         """Remove one member's questions, votes and reports in the scope (/forget-me; `storybot audit
@@ -68,6 +70,8 @@ class MemberQueries:
             for table, name, by in (("moderation", "user_name", "user_id"), ("guild_hidden", "user_name", "user_id"),
                                     # their decisions on reports in the mod-log channel
                                     ("report_actions", "user_name", "user_id"),
+                                    # their labels on answers (bot/store/labels.py)
+                                    ("labels", "user_name", "user_id"),
                                     # the server settings they saved last
                                     ("guild_settings", "updated_by", "updated_by_id")):
                 pseudonymised += await db.execute(

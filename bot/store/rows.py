@@ -156,7 +156,7 @@ def settings_values(settings: GuildSettings) -> dict[str, Any]:
 
 
 def member_data(user_id: str, asked: list[AuditEntry], theirs: list[AuditEntry], feedback: Iterable[Row],
-                moderation: list[Moderation]) -> MemberData:
+                moderation: list[Moderation], labels: int = 0) -> MemberData:
     return MemberData(
         user_id=user_id,
         questions=tuple(asked),
@@ -164,6 +164,7 @@ def member_data(user_id: str, asked: list[AuditEntry], theirs: list[AuditEntry],
         feedback=tuple(MemberFeedback(f["answer_id"], f["id"], f["created_at"], f["kind"], f["reason"])
                        for f in feedback),
         moderation=tuple(moderation),
+        labels=labels,
     )
 
 

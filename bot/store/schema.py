@@ -202,4 +202,26 @@ def migrations(t: SchemaTypes) -> tuple[str, ...]:
     -- Who last saved a server's settings, by id only, so /forget-me finds it (it held a name).
     ALTER TABLE guild_settings ADD COLUMN updated_by_id TEXT;
     """,
+        f"""
+    -- Moderators' labels on answers (bot/store/labels.py): they teach that server's answers. No
+    -- copy of the question or the quote: both are read from the answer, so a forget or an expiry
+    -- of the question leaves the label nothing to teach. `against`: the articles (id, hash) the
+    -- label was made against, as a JSON list. guild_id NULL: an answer given in a DM or on the
+    -- command line, which only the operator labels.
+    CREATE TABLE labels (
+        id {t.id},
+        created_at TEXT NOT NULL,
+        guild_id TEXT,
+        answer_id {t.key} NOT NULL UNIQUE REFERENCES answers(id) ON DELETE CASCADE,
+        verdict TEXT NOT NULL CHECK (verdict IN ('right', 'wrong', 'none')),
+        quote_rank INTEGER,
+        against TEXT NOT NULL DEFAULT '[]',
+        note TEXT,
+        user_id TEXT,
+        user_name TEXT,
+        CHECK ((verdict = 'none') = (quote_rank IS NULL))
+    );
+    CREATE INDEX labels_by_guild ON labels(guild_id, id);
+    CREATE INDEX labels_by_user ON labels(user_id);
+    """,
     )

@@ -173,6 +173,7 @@ class MemberData:
     from_their_messages: tuple[AuditEntry, ...]  # "Find sources" on a message they wrote
     feedback: tuple[MemberFeedback, ...]  # their votes and reports
     moderation: tuple[Moderation, ...]  # their hides and unhides, as a moderator
+    labels: int = 0  # answers they labelled, as a moderator (bot/store/labels.py)
 
 
 @dataclass(frozen=True)
