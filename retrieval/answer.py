@@ -21,7 +21,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Collection, Sequence
 
-from retrieval.checks import LABELLED_UNANSWERED, NEAREST_LABEL, NO_ANSWER, Check, Rule
+from retrieval.checks import LABELLED_UNANSWERED, NEAREST_LABEL, PROMOTED_UNANSWERED, NO_ANSWER, Check, Rule
 from retrieval.deciding import Scored, Status, check, choose, score
 from retrieval.gathering import Evidence, encode, gather, read_question
 from retrieval.index import HiddenSpan, Index, Mode
@@ -117,6 +117,7 @@ def answer_many(index: Index, questions: Sequence[str], policy: Policy = DEFAULT
     texts = [normalise_question(q) for q in questions]
     read = [read_question(index, t, policy) for t in texts]
     vectors, pieces = encode(index, [r for _, r in read], policy)
+    own = {lesson.name for lesson in lessons.items}
     lessons = index.promoted + lessons  # the operator's promoted labels, for every server, and this server's
     taught = index.taught(lessons) if lessons else None
     encoded = time.perf_counter()
@@ -138,7 +139,7 @@ def answer_many(index: Index, questions: Sequence[str], policy: Policy = DEFAULT
             kept_out = [HiddenSpan(p.doc_id, p.start, p.end) for p in
                         (index.passages[i] for i in taught.kept_out(vector, in_story_words))]
             status, reason, checks, chosen = _ruled(index, scored, policy, ruling, (status, reason, checks, chosen),
-                                                    [*exclude, *kept_out])
+                                                    [*exclude, *kept_out], own=ruling.name in own)
         latency = (encoded - started) + (time.perf_counter() - own_start)
         answers.append(
             Answer(
@@ -161,10 +162,12 @@ def answer_many(index: Index, questions: Sequence[str], policy: Policy = DEFAULT
 UNDER_NO_LABEL = frozenset({Rule.REQUEST, Rule.PREMISE})
 
 
-def _ruled(index: Index, scored: Scored, policy: Policy, ruling: Ruling, decided: tuple, exclude: Sequence[HiddenSpan]):
+def _ruled(index: Index, scored: Scored, policy: Policy, ruling: Ruling, decided: tuple, exclude: Sequence[HiddenSpan],
+           *, own: bool):
     """The answer as a server's label decides it (retrieval/lessons.py): its right passage
     first, answered; or, for a question it says the articles don't answer, at most uncertain.
-    A passage the server hid (or a "wrong passage" label kept out) is never quoted for it."""
+    A passage the server hid (or a "wrong passage" label kept out) is never quoted for it.
+    `own`: the label is the server's own, not one the operator promoted to every server."""
     status, reason, checks, chosen = decided
     stronger = [c.rule.value for c in checks if c.fired and c.rule in UNDER_NO_LABEL]
     if stronger:  # a request stays a request, a premise the articles contradict stays refuted
@@ -179,11 +182,12 @@ def _ruled(index: Index, scored: Scored, policy: Policy, ruling: Ruling, decided
         others = [c for c in chosen if not apart.overlaps(c.passage)] if status is Status.ANSWERED else []
         picked = (Candidate(first, passage, 1.0, 0.0), *others[: policy.max_quotes - 1])
         return Status.ANSWERED, None, (*checks, Check(Rule.LABEL, True, ruling.detail)), picked
-    labelled = (*checks, Check(Rule.LABEL, True, ruling.detail, LABELLED_UNANSWERED))
+    said = LABELLED_UNANSWERED if own else PROMOTED_UNANSWERED
+    labelled = (*checks, Check(Rule.LABEL, True, ruling.detail, said))
     if status is Status.ANSWERED:
-        return Status.UNCERTAIN, LABELLED_UNANSWERED, labelled, choose(index, scored, Status.UNCERTAIN, policy)
+        return Status.UNCERTAIN, said, labelled, choose(index, scored, Status.UNCERTAIN, policy)
     if status is Status.UNCERTAIN:  # the label says more than "no passage clearly answers this"
-        return status, LABELLED_UNANSWERED, labelled, chosen
+        return status, said, labelled, chosen
     return status, reason, labelled, chosen
 
 

@@ -27,6 +27,8 @@ NO_ANSWER = "The articles don't cover that, so there is nothing to quote."
 NEAREST_LABEL = "Nearest passages; they may not answer this"
 # A server's moderators labelled a question much like this one "not in the articles" (retrieval/lessons.py).
 LABELLED_UNANSWERED = "This server's moderators marked a question much like this one as not answered by the articles."
+# The same, from a label the operator promoted to every server (retrieval/promoted.py).
+PROMOTED_UNANSWERED = "storybot's moderators marked a question much like this one as not answered by the articles."
 
 
 def request_reason(request: Request, story: Story) -> str:

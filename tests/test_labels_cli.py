@@ -12,6 +12,7 @@ from bot.store import open_store
 from retrieval.answer import Status, answer
 from retrieval.articles import load_corpus
 from retrieval.lessons import NO_LESSONS
+from retrieval.checks import PROMOTED_UNANSWERED
 from retrieval.promoted import PROMOTED_FILE, load_promoted
 from conftest import CORPUS
 from retrieval.bank import load_bank
@@ -92,7 +93,8 @@ def test_a_promoted_label_changes_every_servers_answers_and_a_retired_one_stops(
     everywhere = dataclasses.replace(hybrid_index, promoted=load_promoted(corpus))
     for question in (RESTORED, RESTORED_AGAIN):  # any server, with no labels of its own
         assert answer(hybrid_index, question).status is Status.ANSWERED
-        assert answer(everywhere, question, lessons=NO_LESSONS).status is Status.UNCERTAIN
+        promoted = answer(everywhere, question, lessons=NO_LESSONS)
+        assert promoted.status is Status.UNCERTAIN and promoted.reason == PROMOTED_UNANSWERED  # not "this server's"
     assert "label:111:1" in run(capsys, "precedents", "list")[1]
 
     assert run(capsys, "precedents", "retire", "label:111:7")[0] == 1  # never promoted: nothing changes
