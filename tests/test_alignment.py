@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from retrieval.alignment import TokenMatrix, alignment_scores
-from retrieval.answer import Policy, answer
+from retrieval.answer import Policy, Status, answer
 from retrieval.tokenize import STOPWORDS
 
 E = np.eye(4, dtype=np.float32)  # four orthogonal "words"
@@ -43,5 +43,7 @@ def test_alignment_finds_what_the_sentence_vector_misses(unprecedented_index):
 
 
 def test_a_name_the_sentence_vector_barely_knows_is_answered_by_its_words(unprecedented_index):
-    assert "told TV Rain" in answer(unprecedented_index, "tv rain").passages[0].quote
-    assert answer(unprecedented_index, "tv rain", Policy(align=False)).abstained
+    # Before the refit of the scorer (tests/test_scorer_reproducible.py) the same question went
+    # unanswered without alignment; the refitted scorer finds it from BM25's words alone too.
+    found = answer(unprecedented_index, "tv rain")
+    assert found.status is Status.ANSWERED and "told TV Rain" in found.passages[0].quote

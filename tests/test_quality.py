@@ -26,7 +26,10 @@ FLOORS = {
 # 0.800 / 0.833 / 0.800 / 0.820 / 0.511 / 0.967 (`storybot eval tests/data/holdout2.jsonl` on a
 # copy of the corpus without its bank); before it, 0.717 / 0.783 / 0.850 / 0.736 / 0.511. The
 # answered floor moved down by the three questions the tuned scorer hedges; every other rose.
-PLAIN_FLOORS = {"holdout2.jsonl": (0.78, 0.81, 0.78, 0.80, 0.49, 0.95)}
+# Refitted by `storybot fit` with the code of today (the committed scorer had drifted from what
+# the code makes: tests/test_scorer_reproducible.py): 0.800 / 0.833 / 0.800 / 0.820 / 0.489 /
+# 0.967, one near-miss fewer hedged (23 of 45), so the hedged floor sits a question under it.
+PLAIN_FLOORS = {"holdout2.jsonl": (0.78, 0.81, 0.78, 0.80, 0.46, 0.95)}
 
 
 @pytest.mark.parametrize(("name", "plain"), [(n, False) for n in sorted(FLOORS)] + [(n, True) for n in sorted(PLAIN_FLOORS)])
