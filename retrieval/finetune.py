@@ -164,6 +164,12 @@ def batches(pairs: Sequence[tuple[str, str]], size: int, rng: np.random.Generato
     return [b for b in found if len(b) > 1]
 
 
+def recipe_of(pairs: Sequence[tuple[str, str]], seed: int, base: Path) -> dict:
+    """What a delta is trained from, as its file records it: the same recipe, the same file."""
+    return {"base": file_hash(base / WEIGHTS)[:16], "pairs": len(pairs), "seed": seed, "epochs": EPOCHS, "batch": BATCH,
+            "rate": LEARNING_RATE, "pairs_hash": hashlib.sha256(json.dumps(list(pairs)).encode()).hexdigest()[:16]}
+
+
 def train_delta(index, sets: Mapping[str, Sequence], path: Path, *, seed: int = SEED, base: Path | None = None,
                 reuse: bool = False) -> Path:
     """Fine-tune the base model on the sets' question -> passage pairs and write the change of
@@ -171,8 +177,7 @@ def train_delta(index, sets: Mapping[str, Sequence], path: Path, *, seed: int = 
     file. `reuse`: keep a file at `path` trained on the same pairs with the same settings."""
     base = Path(base) if base is not None else _base_folder()
     pairs = training_pairs(index, sets)
-    recipe = {"base": file_hash(base / WEIGHTS)[:16], "pairs": len(pairs), "seed": seed, "epochs": EPOCHS, "batch": BATCH,
-              "rate": LEARNING_RATE, "pairs_hash": hashlib.sha256(json.dumps(pairs).encode()).hexdigest()[:16]}
+    recipe = recipe_of(pairs, seed, base)
     if reuse and Path(path).is_file():
         try:
             if {k: delta_metadata(Path(path)).get(k) for k in recipe} == recipe:
@@ -228,4 +233,4 @@ def _train(pairs: list[tuple[str, str]], path: Path, recipe: dict, base: Path) -
     return path
 
 
-__all__ = ["DELTA_FILE", "BadDelta", "tuned_model", "training_pairs", "batches", "train_delta", "file_hash"]
+__all__ = ["DELTA_FILE", "SEED", "BadDelta", "delta_metadata", "tuned_model", "training_pairs", "batches", "recipe_of", "train_delta", "file_hash"]
