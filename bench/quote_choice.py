@@ -38,6 +38,8 @@ class Record:
     gold: np.ndarray  # candidate holds a gold phrase
     same: np.ndarray  # candidate pairs that overlap or say the same thing
     status: str  # what the engine said, for checking the replay
+    unlabelled: np.ndarray = None  # candidate is of the article left out
+    cosine: np.ndarray = None  # the question's sentence vector with the candidate's
 
 
 def dump(out: Path) -> None:
@@ -86,7 +88,9 @@ def dump(out: Path) -> None:
             records.append(Record(fold.article, source, q.category, forced, float(s.answerable), bool(s.new_article),
                                   np.asarray(s.answers, dtype=float), np.asarray(s.evidence.features[:, gap], dtype=float),
                                   np.array([q.answerable and holds_gold(p.text, q.gold) for p in passages]), same,
-                                  a.status.value))
+                                  a.status.value,
+                                  np.asarray(s.evidence.features[:, PASSAGE_FEATURES.index("article_unlabelled")] > 0.5),
+                                  np.asarray(s.evidence.features[:, PASSAGE_FEATURES.index("cosine")], dtype=float)))
         print(f"{fold.article}: {len(fold.measured)} questions", file=sys.stderr, flush=True)
     out.write_bytes(pickle.dumps(records))
 
