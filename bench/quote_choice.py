@@ -40,11 +40,15 @@ class Record:
     status: str  # what the engine said, for checking the replay
     unlabelled: np.ndarray = None  # candidate is of the article left out
     cosine: np.ndarray = None  # the question's sentence vector with the candidate's
+    answer_features: np.ndarray = None  # what the answer head read (ANSWER_FEATURES)
 
 
-def dump(out: Path) -> None:
+def dump(out: Path, plain: list[Path] | None = None) -> None:
+    """`plain`: instead of the folds, these sets answered by the shipped encoder without
+    precedents (the plain scorer, as a new story's corpus answers), each set as a "fold"."""
     from retrieval.answer import answer_many
     from retrieval.checks import Rule
+    from retrieval.deciding import answer_features
     from retrieval.evaluation import holds_gold
     from retrieval.evidence import PASSAGE_FEATURES
     from retrieval.finetune import train_delta, tuned_model
@@ -65,14 +69,23 @@ def dump(out: Path) -> None:
     base = engine.build(settings, engine.load_model(_base_name(), settings.cache), precedents=())
     gap = PASSAGE_FEATURES.index("gap")
     records: list[Record] = []
-    for fold in folds(base, fit, measured):
-        delta = settings.cache / "leave-out" / f"{fold.article}.safetensors"
-        train_delta(base, fold.fit, delta, reuse=True)
-        index = engine.build(settings, engine.load_model(str(tuned_model(delta, settings.cache / "models")), settings.cache),
-                             precedents=())
-        precedents = fold_precedents(index, fold)
-        reading = with_precedents(index, precedents)
-        reading = reading.reading(reading.memory, fitted(index, fold.fit, precedents))
+    if plain:
+        from retrieval.leave_out import Fold
+
+        shipped = engine.build(settings, engine.load_model(settings.model, settings.cache), precedents=())
+        runs = [(shipped, Fold(str(p), {}, tuple(qs), tuple(str(p) for _ in qs)), shipped)
+                for p, qs in ((p, load_questions(p)) for p in plain)]
+    else:
+        runs = []
+        for fold in folds(base, fit, measured):
+            delta = settings.cache / "leave-out" / f"{fold.article}.safetensors"
+            train_delta(base, fold.fit, delta, reuse=True)
+            index = engine.build(settings, engine.load_model(str(tuned_model(delta, settings.cache / "models")), settings.cache),
+                                 precedents=())
+            precedents = fold_precedents(index, fold)
+            reading = with_precedents(index, precedents)
+            runs.append((index, fold, reading.reading(reading.memory, fitted(index, fold.fit, precedents))))
+    for index, fold, reading in runs:
         for source, q in zip(fold.sources, fold.measured):
             scored: list = []
             a = answer_many(reading, [q.question], scored_out=scored)[0]
@@ -90,9 +103,11 @@ def dump(out: Path) -> None:
                                   np.array([q.answerable and holds_gold(p.text, q.gold) for p in passages]), same,
                                   a.status.value,
                                   np.asarray(s.evidence.features[:, PASSAGE_FEATURES.index("article_unlabelled")] > 0.5),
-                                  np.asarray(s.evidence.features[:, PASSAGE_FEATURES.index("cosine")], dtype=float)))
+                                  np.asarray(s.evidence.features[:, PASSAGE_FEATURES.index("cosine")], dtype=float),
+                                  answer_features(s.evidence, s.answers, tuple(int(k) for k in np.argsort(-s.answers, kind="stable")))
+                                  if len(s.answers) else None))
         print(f"{fold.article}: {len(fold.measured)} questions", file=sys.stderr, flush=True)
-    out.write_bytes(pickle.dumps(records))
+    out.write_bytes(pickle.dumps([vars(r) for r in records]))  # plain dicts: readable whatever imports this
 
 
 @dataclass(frozen=True)
@@ -104,6 +119,10 @@ class Bars:
     probability_weight: float = 3.0
     probability_weight_new: float | None = None  # None: probability_weight
     max_quotes: int = 3
+
+
+def load(path: Path) -> list[Record]:
+    return [Record(**row) for row in pickle.loads(Path(path).read_bytes())]
 
 
 def replay(r: Record, bars: Bars) -> tuple[str, list[int]]:
@@ -154,7 +173,7 @@ def figures(records: list[Record], bars: Bars) -> dict[str, float]:
 
 
 def sweep(path: Path, sets: str | None) -> None:
-    records: list[Record] = pickle.loads(path.read_bytes())
+    records = load(path)
     agree = sum(replay(r, Bars())[0] == r.status for r in records)
     print(f"replay agrees with the engine's status on {agree}/{len(records)} questions")
     chosen = [r for r in records if sets is None or any(s in r.source for s in sets.split(","))]
@@ -173,12 +192,13 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     d = sub.add_parser("dump")
     d.add_argument("out", type=Path)
+    d.add_argument("--plain", nargs="+", type=Path, help="these sets, without precedents, instead of the folds")
     s = sub.add_parser("sweep")
     s.add_argument("records", type=Path)
     s.add_argument("--sets", help="comma-separated parts of set paths to keep (e.g. holdout,blind1,blind2)")
     args = parser.parse_args(argv)
     if args.command == "dump":
-        dump(args.out)
+        dump(args.out, args.plain)
     else:
         sweep(args.records, args.sets)
     return 0
