@@ -91,9 +91,14 @@ _REQUESTS: tuple[tuple[Request, re.Pattern[str]], ...] = (
         r"|\b(?:a|an|some|me|us) (?:short |quick |funny |little |new )?(?:poem|haiku|limerick|song|rap|essay|joke|tweet|meme"
         r"|letter|speech|riddle|sonnet|story about|picture|image|drawing|cartoon)s?\b"
         r"|\b(?:pretend|roleplay|role-play|act like|act as|imagine you(?:'re| are))\b"
-        r"|^(?:summari[sz]e|rephrase|paraphrase|rewrite|explain like)\b")),
+        r"|" + _LEAD + r"(?:just |(?:can|could) (?:you|u) )?(?:summari[sz]e|rephrase|paraphrase|rewrite|explain like)\b"
+        # Asking for the bot's own words instead of the articles' ("explain it like I'm five").
+        r"|\bin (?:your|ur) own words\b|\blike (?:i'm|im|i am) (?:five|5|a (?:child|kid))\b|\beli5\b"
+        r"|\b(?:don't|dont|do not) quote\b")),
     (Request.OPINION, re.compile(
-        r"\b(?:your|ur) (?:own |personal |honest |real |)(?:opinion|view|take|thoughts|feelings?)\b"
+        r"\b(?:your|ur) (?:own |personal |honest |real |)(?:opinion|view|take|thoughts|feelings?|verdict|prediction|guess)\b"
+        # A forecast is an opinion about what the articles cannot report yet.
+        r"|" + _LEAD + r"(?:(?:can|could|would) (?:you|u) )?(?:predict|forecast|speculate)\b"
         r"|\bdo (?:you|u) (?:personally |honestly |really )?(?:think|believe|feel|like|agree)\b"
         r"|\bwhat (?:do|would) (?:you|u) (?:personally |honestly )?(?:think|reckon|make of)\b"
         r"|\bwhat would (?:you|u) say (?:about|of|to)\b"

@@ -26,14 +26,15 @@ from retrieval.tokenize import STOPWORDS, fold, words
 # member saw ("The articles don't name a close.", "… a particular.", "… a service.", "No
 # passage speaks of “row”.", "… of “year”.", "… of “old”."), or is of the same sort: the
 # words "how old", "what year", "how many people" ask with, which the kind check speaks to; "row" and "deal" are British chat for a
-# dispute and an affair, which the articles tell in their own words.
+# dispute and an affair, which the articles tell in their own words; "like" is chat's filler
+# ("in like three sentences"), which a fresh set's reason named.
 GENERIC_WORDS = frozenset(
     """particular specific certain exact exactly actual actually real really main general whole
     overall entire close closely kind sort type way ways stuff thing things bit lot lots matter
     point case situation issue issues deal row service services reason reasons example info
     information detail details happen happened happening stuff question questions answer
     answers time times day days year years number numbers place places people person old far
-    long use used using ask asked asking add added""".split()
+    long use used using ask asked asking add added like""".split()
 )
 
 

@@ -65,6 +65,13 @@ def test_without_the_story_an_event_confines_nothing():
         ("whats your personal opinion, was amnesty right or wrong?", Request.OPINION),
         ("what is your honest take on amnesty", Request.OPINION),
         ("in your personal view was it fair", Request.OPINION),
+        ("your verdict, bot: was amnesty right?", Request.OPINION),
+        ("predict whether amnesty will change its mind again", Request.OPINION),
+        ("um can you forecast what happens to navalny next", Request.OPINION),
+        ("um just summarise the whole thing in 3 sentences", Request.WRITING),
+        ("what happened with amnesty, in your own words", Request.WRITING),
+        ("explain the status to me like im five", Request.WRITING),
+        ("tell me why they dropped it, don't quote the articles", Request.WRITING),
         ("hi", Request.CHAT),
         ("thanks!!", Request.CHAT),
         ("are you chatgpt?", Request.CHAT),
@@ -77,7 +84,9 @@ def test_requests_that_are_not_questions_about_the_story(message, asked):
 @pytest.mark.parametrize(
     "question",
     ["can you tell me why amnesty dropped him", "why did amnesty write that statement", "who wrote the spectator piece", "hi, when was it restored?",
-     "what was amnesty's view of his old remarks", "what do critics think of the decision"],
+     "what was amnesty's view of his old remarks", "what do critics think of the decision",
+     "did anyone predict that amnesty would reverse itself", "what was the verdict in navalny's trial",
+     "what did volkov say the decision was like"],
 )
 def test_questions_that_mention_writing_or_open_politely_are_questions(question):
     assert analyse(question).request is None

@@ -14,7 +14,7 @@ from retrieval.reason_words import nameable
 # Words no reason may name, whatever the question: who is addressed, chat, generic words,
 # and the short form of a name the articles use ("AI": Amnesty International).
 FILLER = ("storybot", "bot", "ngl", "lol", "guy", "bro", "tbh", "pls", "particular", "service", "close", "row",
-          "AI", "ai", "123456", "everyone")
+          "AI", "ai", "123456", "everyone", "like")
 
 
 @pytest.mark.parametrize(
@@ -38,6 +38,7 @@ FILLER = ("storybot", "bot", "ngl", "lol", "guy", "bro", "tbh", "pls", "particul
         "what was the row with AI about",
         "@everyone which hospital treated navalny ngl",
         "hey storybot: which service reported on the hunger strike",
+        "which prison colony is he in like rn",
     ],
 )
 def test_no_reason_names_filler(hybrid_index, message):
@@ -68,7 +69,7 @@ def test_the_recorded_question_is_the_message_as_typed(hybrid_index):
     assert answer(hybrid_index, "@storybot why was it withdrawn").question == "@storybot why was it withdrawn"
 
 
-@pytest.mark.parametrize("word", ["ngl", "lol", "particular", "service", "row", "never", "first", "year", "2021"])
+@pytest.mark.parametrize("word", ["ngl", "lol", "particular", "service", "row", "never", "first", "year", "2021", "like"])
 def test_function_chat_and_generic_words_are_never_named(word):
     assert not nameable(word)
 
