@@ -67,7 +67,7 @@ def tuned_model(delta: Path, models: Path, base: Path | None = None) -> Path:
 
     from retrieval.model_files import remembered_hash
 
-    base = Path(base) if base is not None else _base_folder()
+    base = Path(base) if base is not None else base_folder()
     meta = delta_metadata(delta)
 
     def kept_hash(path: Path) -> str:
@@ -119,7 +119,8 @@ def delta_metadata(delta: Path) -> dict:
         raise BadDelta(f"{delta}: not a delta written by `storybot train` ({exc})") from None
 
 
-def _base_folder() -> Path:
+def base_folder() -> Path:
+    """The folder of the base MiniLM the delta is trained from and added to (the installed package's)."""
     from retrieval.embeddings import BASE_MODEL, resolve_model
 
     return Path(resolve_model(BASE_MODEL))
@@ -175,7 +176,7 @@ def train_delta(index, sets: Mapping[str, Sequence], path: Path, *, seed: int = 
     """Fine-tune the base model on the sets' question -> passage pairs and write the change of
     its transformer layers to `path` (float16 with a scale). Same sets, same seed: the same
     file. `reuse`: keep a file at `path` trained on the same pairs with the same settings."""
-    base = Path(base) if base is not None else _base_folder()
+    base = Path(base) if base is not None else base_folder()
     pairs = training_pairs(index, sets)
     recipe = recipe_of(pairs, seed, base)
     if reuse and Path(path).is_file():
@@ -233,4 +234,4 @@ def _train(pairs: list[tuple[str, str]], path: Path, recipe: dict, base: Path) -
     return path
 
 
-__all__ = ["DELTA_FILE", "SEED", "BadDelta", "delta_metadata", "tuned_model", "training_pairs", "batches", "recipe_of", "train_delta", "file_hash"]
+__all__ = ["DELTA_FILE", "SEED", "BadDelta", "base_folder", "delta_metadata", "tuned_model", "training_pairs", "batches", "recipe_of", "train_delta", "file_hash"]

@@ -8,13 +8,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from retrieval.evaluation import load_questions
-from retrieval.finetune import DELTA_FILE, SEED, _base_folder, delta_metadata, recipe_of, training_pairs
+from retrieval.finetune import DELTA_FILE, SEED, base_folder, delta_metadata, recipe_of, training_pairs
 
 from conftest import DATA
 
 
 def test_the_shipped_delta_was_trained_on_the_pairs_the_committed_sets_give_today(bm25_index):
     sets = {str(path): load_questions(path) for path in sorted(DATA.glob("dev*.jsonl"))}
-    today = recipe_of(training_pairs(bm25_index, sets), SEED, _base_folder())
+    today = recipe_of(training_pairs(bm25_index, sets), SEED, base_folder())
     shipped = delta_metadata(Path(DELTA_FILE))
     assert {key: shipped.get(key) for key in today} == today
