@@ -113,3 +113,42 @@ def test_a_label_whose_question_was_forgotten_is_not_promoted(workdir, hybrid_in
     code, _, err = run(capsys, "precedents", "promote", "1")
     assert code == 1 and "was removed" in err
     assert not (workdir / "corpus" / PROMOTED_FILE).exists()
+
+
+def test_ask_as_a_server_quotes_nothing_it_hides_and_reads_its_labels_not_another_servers(workdir, hybrid_index, capsys,
+                                                                                        monkeypatch):
+    from bot.cli.server_view import server_view
+    from retrieval.index import HiddenSpan
+
+    db = str(workdir / "audit.db")
+    monkeypatch.setenv("STORYBOT_DB", db)
+    assert run(capsys, "ask", "--guild", "111", RESTORED)[0] == 2  # no audit log yet: said, and none is made
+    assert not (workdir / "audit.db").exists()
+
+    def asked(*guild):
+        code, out, err = run(capsys, "ask", "--json", "--no-audit", *guild, RESTORED)
+        assert code == 0, err
+        return json.loads(out)
+
+    first = asked()["passages"][0]
+    [ours] = asyncio.run(record(db, (answer(hybrid_index, RESTORED), "111")))
+    assert run(capsys, "audit", "label", str(ours), "none")[0] == 0
+
+    async def hide_for(guild):
+        store = await open_store(db)
+        try:
+            await store.hide(Scope.guild(guild), HiddenSpan(first["doc_id"], first["start"], first["end"]), reason="test")
+        finally:
+            await store.close()
+
+    asyncio.run(hide_for("222"))
+    spans = lambda result: [(p["doc_id"], p["start"], p["end"]) for p in result["passages"]]
+    hidden = (first["doc_id"], first["start"], first["end"])
+    assert hidden not in spans(asked("--guild", "222"))  # this workdir answers from BM25 (STORYBOT_MODEL=none)
+    assert hidden in spans(asked("--guild", "111")) and hidden in spans(asked())
+
+    # Server 111's label teaches its answers (the model reads labels), and server 222's none.
+    hides, lessons = asyncio.run(server_view(db, "111"))
+    assert hides == frozenset() and answer(hybrid_index, RESTORED, lessons=lessons).status is Status.UNCERTAIN
+    hides, lessons = asyncio.run(server_view(db, "222"))
+    assert len(hides) == 1 and answer(hybrid_index, RESTORED, lessons=lessons).status is Status.ANSWERED

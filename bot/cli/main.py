@@ -12,6 +12,7 @@ from typing import TextIO
 
 from retrieval.atomic_files import write_atomic
 from retrieval.answer import DEFAULT_POLICY, Answer, answer
+from retrieval.lessons import NO_LESSONS
 from retrieval.fusion import Fusion
 from retrieval.errors import BadQuestion, StorybotError
 from retrieval.limits import MAX_INPUT_LINE_BYTES, shorten_error
@@ -74,11 +75,12 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     if not from_stdin:
         question = " ".join(args.question)
         normalise_question(question)  # refuse bad input before the slow model load
+    exclude, lessons = _server_view(settings, args.guild) if args.guild else ((), NO_LESSONS)
     # One question: the question reader's data is loaded only if this question needs it.
     index = engine.load(settings, warm=from_stdin)
     with open_recorder(settings, enabled=not args.no_audit) as record:
         if not from_stdin:
-            result = answer(index, question)
+            result = answer(index, question, exclude=exclude, lessons=lessons)
             record(result)
             _print_answer(result, args.json, sys.stdout)
             return 0
@@ -89,7 +91,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
             try:
                 if line.too_long:
                     raise BadQuestion(f"a line of {line.too_long:,} bytes or more; the limit is {MAX_INPUT_LINE_BYTES:,}")
-                result = answer(index, line.text)
+                result = answer(index, line.text, exclude=exclude, lessons=lessons)
             except BadQuestion as exc:
                 status = 2
                 error = {"question": valid_text(line.text.strip()[:200]), "error": str(exc)}
@@ -98,6 +100,27 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
             record(result)
             _print_answer(result, args.json, sys.stdout)
         return status
+
+
+def _server_id(text: str) -> str:
+    """A Discord server id as typed after --guild."""
+    if not text.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a server id (the digits Discord shows for it)")
+    return text.strip()
+
+
+def _server_view(settings: Settings, guild: str):
+    """What server `guild` hides and what its labels teach (bot/cli/server_view.py); the store is
+    read only when asked to, so a plain `ask` never imports it."""
+    import asyncio
+
+    from bot.cli.audit import NoAuditLog
+    from bot.cli.server_view import server_view
+
+    try:
+        return asyncio.run(server_view(settings.db, guild))
+    except NoAuditLog as exc:
+        raise UsageError(str(exc)) from None
 
 
 def cmd_repl(args: argparse.Namespace, settings: Settings) -> int:
@@ -265,6 +288,9 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question", nargs="+", help="the question; '-' reads one question per line from standard input")
     ask.add_argument("--json", action="store_true", help="print one JSON object per answer")
     ask.add_argument("--no-audit", action="store_true", help="do not record the answer in the audit log")
+    ask.add_argument("--guild", metavar="ID", type=_server_id,
+                     help="answer as server ID's members are answered: without the passages it hides, taught by its "
+                          "moderators' labels (recorded as the command line's answer, not in that server's log)")
     ask.set_defaults(func=cmd_ask)
 
     repl = sub.add_parser("repl", help="ask questions interactively")
