@@ -43,9 +43,11 @@ class Record:
     answer_features: np.ndarray = None  # what the answer head read (ANSWER_FEATURES)
 
 
-def dump(out: Path, plain: list[Path] | None = None) -> None:
+def dump(out: Path, plain: list[Path] | None = None, *, base_encoder: bool = False) -> None:
     """`plain`: instead of the folds, these sets answered by the shipped encoder without
-    precedents (the plain scorer, as a new story's corpus answers), each set as a "fold"."""
+    precedents (the plain scorer, as a new story's corpus answers), each set as a "fold".
+    `base_encoder`: every fold with the base MiniLM instead of its fine-tuned encoder
+    (`storybot eval --leave-out-article --encoder base`)."""
     from retrieval.answer import answer_many
     from retrieval.checks import Rule
     from retrieval.deciding import answer_features
@@ -78,10 +80,12 @@ def dump(out: Path, plain: list[Path] | None = None) -> None:
     else:
         runs = []
         for fold in folds(base, fit, measured):
-            delta = settings.cache / "leave-out" / f"{fold.article}.safetensors"
-            train_delta(base, fold.fit, delta, reuse=True)
-            index = engine.build(settings, engine.load_model(str(tuned_model(delta, settings.cache / "models")), settings.cache),
-                                 precedents=())
+            index = base
+            if not base_encoder:
+                delta = settings.cache / "leave-out" / f"{fold.article}.safetensors"
+                train_delta(base, fold.fit, delta, reuse=True)
+                index = engine.build(settings, engine.load_model(str(tuned_model(delta, settings.cache / "models")),
+                                                                 settings.cache), precedents=())
             precedents = fold_precedents(index, fold)
             reading = with_precedents(index, precedents)
             runs.append((index, fold, reading.reading(reading.memory, fitted(index, fold.fit, precedents))))
@@ -193,12 +197,13 @@ def main(argv: list[str] | None = None) -> int:
     d = sub.add_parser("dump")
     d.add_argument("out", type=Path)
     d.add_argument("--plain", nargs="+", type=Path, help="these sets, without precedents, instead of the folds")
+    d.add_argument("--base-encoder", action="store_true", help="the folds with the base MiniLM, not fine-tuned")
     s = sub.add_parser("sweep")
     s.add_argument("records", type=Path)
     s.add_argument("--sets", help="comma-separated parts of set paths to keep (e.g. holdout,blind1,blind2)")
     args = parser.parse_args(argv)
     if args.command == "dump":
-        dump(args.out, args.plain)
+        dump(args.out, args.plain, base_encoder=args.base_encoder)
     else:
         sweep(args.records, args.sets)
     return 0

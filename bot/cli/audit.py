@@ -37,10 +37,15 @@ def _scope(args: argparse.Namespace) -> Scope:
     return Scope.guild(args.guild) if getattr(args, "guild", None) else Scope.operator()
 
 
+def require_log(db: str, consequence: str = "") -> None:
+    """NoAuditLog unless the audit log at `db` exists: reading must not create an empty log where
+    the admin expected one. `consequence`: what its absence means for the command."""
+    if not is_postgres(db) and not Path(db).exists():
+        raise NoAuditLog(f"there is no audit log at {db} yet{consequence} (STORYBOT_DB sets where it is)")
+
+
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
-    if not is_postgres(settings.db) and not Path(settings.db).exists():
-        # Reading must not create an empty log where the admin expected one.
-        raise NoAuditLog(f"there is no audit log at {settings.db} yet (STORYBOT_DB sets where it is)")
+    require_log(settings.db)
     scope = _scope(args)
     audit = await open_store(settings.db)
     try:

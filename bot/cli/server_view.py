@@ -5,23 +5,18 @@ hid and the answers they labelled (bot/lessons.py). An operator checking a hide 
 both from the audit store, as the bot does before each question in that server."""
 from __future__ import annotations
 
-from pathlib import Path
-
 from retrieval.index import HiddenSpan
 from retrieval.lessons import Lessons
 
 from bot.audit_store import Scope
-from bot.cli.audit import NoAuditLog
+from bot.cli.audit import require_log
 from bot.lessons import lessons_of
-from bot.store import is_postgres, open_store
+from bot.store import open_store
 
 
 async def server_view(db: str, guild: str) -> tuple[frozenset[HiddenSpan], Lessons]:
     """The spans server `guild` hides and what its labels teach, read from the audit store at `db`."""
-    if not is_postgres(db) and not Path(db).exists():
-        # Reading must not create an empty log where the operator expected one.
-        raise NoAuditLog(f"there is no audit log at {db} yet, so no server has hidden or labelled anything "
-                         f"(STORYBOT_DB sets where it is)")
+    require_log(db, ", so no server has hidden or labelled anything")
     store = await open_store(db)
     try:
         return await store.hidden_spans(guild), lessons_of(await store.labels(Scope.guild(guild)))
