@@ -42,6 +42,7 @@ class Record:
     cosine: np.ndarray = None  # the question's sentence vector with the candidate's
     answer_features: np.ndarray = None  # what the answer head read (ANSWER_FEATURES)
     passage_features: np.ndarray = None  # what the passage head read, per candidate (PASSAGE_FEATURES)
+    question: str = None  # its set and id: a question about two articles is measured in both folds
 
 
 def dump(out: Path, plain: list[Path] | None = None, *, base_encoder: bool = False) -> None:
@@ -111,7 +112,7 @@ def dump(out: Path, plain: list[Path] | None = None, *, base_encoder: bool = Fal
                                   np.asarray(s.evidence.features[:, PASSAGE_FEATURES.index("cosine")], dtype=float),
                                   answer_features(s.evidence, s.answers, tuple(int(k) for k in np.argsort(-s.answers, kind="stable")))
                                   if len(s.answers) else None,
-                                  np.asarray(s.evidence.features, dtype=float)))
+                                  np.asarray(s.evidence.features, dtype=float), f"{source}#{q.id}"))
         print(f"{fold.article}: {len(fold.measured)} questions", file=sys.stderr, flush=True)
     out.write_bytes(pickle.dumps([vars(r) for r in records]))  # plain dicts: readable whatever imports this
 
@@ -214,7 +215,11 @@ def refit(path: Path) -> None:
     for name, categories in variants.items():
         replaced = []
         for fold in folds:
-            rows = [r for r in records if r.fold != fold and r.category in categories and usable(r)]
+            # Not a question measured in this fold too (one about two articles): its gold would be
+            # fitted on and measured.
+            measured = {r.question for r in records if r.fold == fold}
+            rows = [r for r in records if r.fold != fold and r.category in categories and usable(r)
+                    and r.question not in measured]
             head = make_pipeline(StandardScaler(), LogisticRegression(max_iter=3000)).fit(
                 np.vstack([r.passage_features for r in rows]), np.concatenate([r.gold for r in rows]).astype(int))
             replaced += [dataclasses.replace(r, prob=head.predict_proba(r.passage_features)[:, 1]) if usable(r) else r
